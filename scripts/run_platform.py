@@ -1,0 +1,128 @@
+"""Start every process of the platform on one machine and stop them together.
+
+Used by `make run` and `make demo`. Resolves settings once (which starts the embedded Redis
+when REDIS_URL is unset) and hands the same environment to every child, so the web tier,
+the daemon and the workers share one Redis and one database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def build_processes(demo: bool, host: str, port: int) -> list[tuple[str, list[str]]]:
+    from django.conf import settings
+
+    python = sys.executable
+    bin_dir = Path(python).parent
+    processes: list[tuple[str, list[str]]] = [
+        ("web", [str(bin_dir / "daphne"), "-b", host, "-p", str(port), "config.asgi:application"]),
+        (
+            "celery",
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-B",
+                "-l",
+                "info",
+                "--concurrency",
+                "2",
+            ],
+        ),
+        (
+            "rq",
+            [python, "-m", "rq.cli", "worker", "--url", settings.REDIS_URL, settings.RQ_QUEUE_NAME],
+        ),
+    ]
+    if settings.SWITCH_SIMULATOR and _module_exists("cti.simulator"):
+        processes.insert(
+            0,
+            (
+                "simulator",
+                [python, "manage.py", "run_simulator"] + (["--demo-traffic"] if demo else []),
+            ),
+        )
+    if _module_exists("cti.daemon"):
+        processes.insert(1, ("cti", [python, "manage.py", "run_cti"]))
+    return processes
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--demo", action="store_true", help="also generate simulated traffic")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    env = dict(os.environ, REDIS_URL=settings.REDIS_URL, PYTHONUNBUFFERED="1")
+    if not settings.SWITCH_SIMULATOR:
+        print(f"FreeSWITCH nodes: {', '.join(settings.FREESWITCH_ESL_URLS)}")
+    elif not _module_exists("cti.simulator"):
+        print(
+            "No FreeSWITCH configured and the switch simulator is not installed: "
+            "calls are not available, the web side runs on its own."
+        )
+    children: list[tuple[str, subprocess.Popen]] = []
+    for name, command in build_processes(args.demo, args.host, args.port):
+        print(f"starting {name}: {' '.join(command)}")
+        children.append((name, subprocess.Popen(command, cwd=BASE_DIR, env=env)))
+    print(f"\nOpen http://{args.host}:{args.port}/ (Ctrl-C stops everything)\n")
+
+    stopping = False
+
+    def stop(*_args) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, child in children:
+            if child.poll() is not None:
+                print(f"{name} exited with status {child.returncode}; stopping the platform")
+                exit_code = child.returncode or 1
+                stopping = True
+                break
+        time.sleep(0.5)
+    for _name, child in children:
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + 10
+    for _name, child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Fixtures shared by the whole suite: real Redis, users with roles."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture
+def redis_client(settings):
+    """A client on the test Redis database, emptied before and after the test."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def make_user(db):
+    """Create a user holding the given roles: make_user("ann", "agent", "supervisor")."""
+    from accounts.services import create_user
+
+    counter = iter(range(1, 10_000))
+
+    def make(username: str | None = None, *roles: str, password: str = "pw-123456", **fields):
+        name = username or f"user{next(counter)}"
+        return create_user(name, password, list(roles), **fields)
+
+    return make
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked freeswitch unless FREESWITCH_ESL_URL points at a real switch."""
+    if os.environ.get("FREESWITCH_ESL_URL"):
+        return
+    skip = pytest.mark.skip(reason="FREESWITCH_ESL_URL is not set: no real FreeSWITCH to use")
+    for item in items:
+        if "freeswitch" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language; a request to /en/ must not leak into the next."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
