@@ -1,18 +1,30 @@
-"""zh-Hans and English ship complete: every message has a translation and the .mo is current."""
+"""zh-Hans and English ship complete: every message has a translation and the .mo is current.
+
+Every Django app may keep its own catalogue in `<app>/locale/`; all of them are checked.
+"""
 
 from pathlib import Path
 
 import polib
 import pytest
 
-LOCALE = Path(__file__).resolve().parent.parent / "locale"
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUES = sorted(
+    path
+    for path in ROOT.rglob("locale/*/LC_MESSAGES/django.po")
+    if ".venv" not in path.parts and "var" not in path.parts
+)
 
 
-@pytest.mark.parametrize("language", ["zh_Hans", "en"])
-def test_catalogue_is_complete_and_compiled(language):
-    po_path = LOCALE / language / "LC_MESSAGES" / "django.po"
+def test_there_are_catalogues_for_both_languages():
+    languages = {path.parent.parent.name for path in CATALOGUES}
+    assert {"zh_Hans", "en"} <= languages
+
+
+@pytest.mark.parametrize("po_path", CATALOGUES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_catalogue_is_complete_and_compiled(po_path):
     po = polib.pofile(str(po_path))
-    if language == "zh_Hans":
+    if po_path.parent.parent.name == "zh_Hans":
         untranslated = [e.msgid for e in po.untranslated_entries()]
         assert untranslated == [], f"untranslated zh_Hans messages: {untranslated}"
     assert [e.msgid for e in po.fuzzy_entries()] == []
@@ -23,4 +35,4 @@ def test_catalogue_is_complete_and_compiled(language):
         for e in po.translated_entries()
         if compiled_map.get((e.msgctxt, e.msgid)) != e.msgstr
     ]
-    assert stale == [], f"{language} .mo is older than .po; run `make messages`: {stale[:5]}"
+    assert stale == [], f"{po_path} .mo is older than .po; run `make messages`: {stale[:5]}"
