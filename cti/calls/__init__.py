@@ -1,0 +1,1 @@
+"""Calls as the daemon sees them: the state machine, live state in Redis, the handlers."""
