@@ -243,7 +243,7 @@ class RenderContext:
     def from_dict(cls, data: Any) -> RenderContext:
         """Build a context from decoded JSON, reporting every missing, unknown or mistyped key."""
         problems: list[Problem] = []
-        context = _convert(cls, data, "context", problems)
+        context = _convert(cls, data, "", problems)
         if problems:
             raise ContextError(problems)
         assert isinstance(context, RenderContext)
@@ -294,7 +294,7 @@ def _convert(kind: Any, value: Any, path: str, problems: list[Problem]) -> Any:
             return _INVALID
         for key, item in value.items():
             if not isinstance(item, str):
-                problems.append(Problem(f"{path}.{key}", "must be a string"))
+                problems.append(Problem(_join(path, str(key)), "must be a string"))
                 return _INVALID
         return dict(value)
     if kind is bool:
@@ -315,25 +315,29 @@ def _convert(kind: Any, value: Any, path: str, problems: list[Problem]) -> Any:
     raise TypeError(f"unsupported context field type {kind!r} at {path}")
 
 
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
 def _convert_dataclass(kind: type, value: Any, path: str, problems: list[Problem]) -> Any:
     if not isinstance(value, dict):
-        problems.append(Problem(path, "must be an object"))
+        problems.append(Problem(path or "context", "must be an object"))
         return _INVALID
     hints = get_type_hints(kind)
     known = {item.name: item for item in fields(kind)}
     failed = False
     for key in value:
         if key not in known:
-            problems.append(Problem(f"{path}.{key}", "unknown field"))
+            problems.append(Problem(_join(path, key), "unknown field"))
             failed = True
     arguments: dict[str, Any] = {}
     for name, item in known.items():
         if name not in value:
             if item.default is MISSING and item.default_factory is MISSING:
-                problems.append(Problem(f"{path}.{name}", "is required"))
+                problems.append(Problem(_join(path, name), "is required"))
                 failed = True
             continue
-        arguments[name] = _convert(hints[name], value[name], f"{path}.{name}", problems)
+        arguments[name] = _convert(hints[name], value[name], _join(path, name), problems)
         failed = failed or arguments[name] is _INVALID
     return _INVALID if failed else kind(**arguments)
 
@@ -805,7 +809,7 @@ def _template_line(error: BaseException, filename: str) -> int | None:
 
 _PI_LINE = re.compile(r'\s*<X-PRE-PROCESS cmd="[a-z-]+" data="[^"&<>]*"/>\s*')
 _ROOT_LINE = re.compile(r"\s*(?:<include>|</include>|<\?xml [^>]*\?>)\s*")
-_GLOBAL_VARIABLE = re.compile(r"\$\$\{([^}]*)\}")
+_GLOBAL_VARIABLE = re.compile(r"\$\$\{[A-Za-z0-9_]+\}")
 
 
 def _check_preprocessor_rules(template: str, text: str) -> None:
@@ -831,13 +835,13 @@ def _check_preprocessor_rules(template: str, text: str) -> None:
                 template=template,
                 line=number,
             )
-        for name in _GLOBAL_VARIABLE.findall(line):
-            if not re.fullmatch(r"[A-Za-z0-9_]+", name):
-                raise RenderError(
-                    f"{template}: line {number} has a malformed global variable $${{{name}}}",
-                    template=template,
-                    line=number,
-                )
+        if line.count("$${") != len(_GLOBAL_VARIABLE.findall(line)):
+            raise RenderError(
+                f"{template}: line {number} has a malformed $${{...}} global variable: "
+                f"{line.strip()!r}",
+                template=template,
+                line=number,
+            )
 
 
 def render_to_memory(
