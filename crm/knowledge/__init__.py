@@ -1,0 +1,1 @@
+"""Knowledge base (知识库): categorised articles, reviewed before agents see them."""
