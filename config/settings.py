@@ -41,6 +41,10 @@ INSTALLED_APPS = [
     "accounts",
     "telephony",
     "cti",
+    "crm",
+    "crm.customers",
+    "crm.records",
+    "crm.coupons",
 ]
 
 MIDDLEWARE = [
