@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "crm.customers",
     "crm.records",
     "crm.coupons",
+    "crm.knowledge",
 ]
 
 MIDDLEWARE = [
