@@ -53,6 +53,21 @@ class Tag(models.Model):
         return self.name
 
 
+class ArticleQuerySet(models.QuerySet):
+    """Article queries that depend on who asks."""
+
+    def published(self) -> ArticleQuerySet:
+        return self.filter(status=ArticleStatus.PUBLISHED)
+
+    def visible_to(self, user) -> ArticleQuerySet:
+        """Editors see every article; everyone else signed in sees published ones only."""
+        if not (user and user.is_authenticated):
+            return self.none()
+        if user.has_perm("knowledge.change_article"):
+            return self
+        return self.published()
+
+
 class Article(models.Model):
     """An answer agents read during calls; changed in draft, published after review."""
 
@@ -84,6 +99,8 @@ class Article(models.Model):
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = ArticleQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("article")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.deconstruct import deconstructible
@@ -63,19 +64,29 @@ def detect_content_type(name: str, head: bytes) -> str | None:
 
 @deconstructible
 class AttachmentValidator:
-    """Refuses files larger than `max_bytes` or whose type is not in ATTACHMENT_TYPES."""
+    """Refuses files larger than the limit or whose type is not in ATTACHMENT_TYPES.
 
-    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    Without `max_bytes` the limit is the CRM_ATTACHMENT_MAX_BYTES setting (10 MB by default),
+    read at each call so a deployment can change it without a migration.
+    """
+
+    def __init__(self, max_bytes: int | None = None) -> None:
         self.max_bytes = max_bytes
 
+    def limit(self) -> int:
+        if self.max_bytes is not None:
+            return self.max_bytes
+        return int(getattr(settings, "CRM_ATTACHMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
     def __call__(self, file) -> None:
-        if file.size > self.max_bytes:
+        limit = self.limit()
+        if file.size > limit:
             raise ValidationError(
                 _("The file is too large (%(size)s); the limit is %(limit)s."),
                 code="file_too_large",
                 params={
                     "size": filesizeformat(file.size),
-                    "limit": filesizeformat(self.max_bytes),
+                    "limit": filesizeformat(limit),
                 },
             )
         position = file.tell() if hasattr(file, "tell") else 0
