@@ -49,8 +49,9 @@ def _terms(query: str) -> list[str]:
 def search_articles(query: str, queryset: QuerySet[Article] | None = None) -> QuerySet[Article]:
     """Articles of `queryset` (all by default) matching `query`, best first, with a `rank`.
 
-    Every whitespace-separated term must occur in the title or the body; on PostgreSQL a
-    title similar enough to the whole query matches too.
+    Every whitespace-separated term must occur in the title or the body. On PostgreSQL a
+    one-term query also matches titles similar to it (pg_trgm's similarity threshold), which
+    forgives a wrong character; with several terms the caller asked for all of them.
     """
     articles = Article.objects.all() if queryset is None else queryset
     terms = _terms(query)
@@ -75,9 +76,11 @@ def search_articles(query: str, queryset: QuerySet[Article] | None = None) -> Qu
             .annotate(rank=hit_rank)
             .order_by("-rank", F("published_at").desc(nulls_last=True), "-id")
         )
-    similar_title = _TrigramSimilar(Upper("title"), Upper(Value(phrase)))
+    matches = contains
+    if len(terms) == 1:
+        matches |= Q(_TrigramSimilar(Upper("title"), Upper(Value(phrase))))
     return (
-        articles.filter(contains | Q(similar_title))
+        articles.filter(matches)
         .annotate(
             rank=hit_rank
             + TrigramSimilarity("title", Value(phrase))
