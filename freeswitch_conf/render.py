@@ -382,7 +382,10 @@ class _Checker:
         channel variable, and ``$${`` or ``X-PRE-PROCESS`` would be acted on by the XML
         pre-processor, which reads raw lines before any XML parsing.
         """
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str):
+            self.fail(path, f"must be text, got {value!r}")
+            return False
+        if not value.strip():
             self.fail(path, "must not be empty")
             return False
         if len(value) > max_length:
