@@ -1,0 +1,1 @@
+"""``make bench``: measures the platform against its goals (see docs/benchmarks.md)."""
