@@ -1,0 +1,308 @@
+"""Outbound Event Socket server: FreeSWITCH's ``socket`` dialplan app connects here.
+
+Each TCP connection is one call. :class:`OutboundServer` (a gevent StreamServer) wraps it
+in an :class:`OutboundSession`, sends ``connect`` (nothing happens before it), then runs
+``handler_factory(session).run()`` in the connection's greenlet. The session executes
+dialplan applications with ``sendmsg`` and waits for the CHANNEL_EXECUTE_COMPLETE that
+carries its own ``Event-UUID`` back as ``Application-UUID``; when the caller hangs up, a
+pending or later :meth:`OutboundSession.execute` raises :class:`ChannelHangup`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+import gevent
+import gevent.event
+import gevent.queue
+from gevent.event import AsyncResult
+from gevent.server import StreamServer
+from greenswitch.esl import ESLProtocol
+
+from cti.esl.events import (
+    ChannelData,
+    ChannelExecuteComplete,
+    ChannelHangupComplete,
+    Event,
+    parse_event,
+)
+from cti.esl.events import ChannelHangup as ChannelHangupEvent
+from cti.esl.frames import Frame, ParserStats
+from cti.esl.protocol import (
+    CommandError,
+    CommandTimeout,
+    ConnectionLost,
+    EslError,
+    FrameProtocolMixin,
+)
+
+logger = logging.getLogger(__name__)
+
+_END_OF_STREAM = object()
+
+
+class ChannelHangup(EslError):
+    """The caller's channel hung up (or FreeSWITCH ended the socket) while we used it."""
+
+    def __init__(self, cause: str | None, channel_uuid: str | None = None) -> None:
+        super().__init__(f"channel {channel_uuid or '?'} hung up ({cause or 'unknown cause'})")
+        self.cause = cause
+        self.channel_uuid = channel_uuid
+
+
+class SessionHandler(Protocol):
+    """What ``handler_factory(session)`` returns: ``run()`` drives the call."""
+
+    def run(self) -> None: ...
+
+
+class OutboundSession(FrameProtocolMixin, ESLProtocol):
+    """One call controlled over an outbound socket."""
+
+    def __init__(
+        self,
+        sock,
+        address: tuple[str, int] | None = None,
+        *,
+        queue_size: int = 1000,
+        command_timeout: float = 10.0,
+    ) -> None:
+        ESLProtocol.__init__(self)
+        self._init_frames(ParserStats(), command_timeout)
+        self.sock = sock
+        self.address = address
+        self.connected = True
+        self.channel_data: ChannelData | None = None
+        self.hangup_cause: str | None = None
+        self.lingering = False
+        self.disconnect_notices: list[Frame] = []
+        self.events_shed = 0
+        self.subscribed = False
+        self.finished = gevent.event.Event()
+        self._events: gevent.queue.Queue = gevent.queue.Queue(maxsize=queue_size)
+        self._pending: dict[str, AsyncResult] = {}
+        self.start_event_handlers()
+
+    @property
+    def uuid(self) -> str | None:
+        return self.channel_data.unique_id if self.channel_data is not None else None
+
+    @property
+    def hung_up(self) -> bool:
+        return self.hangup_cause is not None or self.lingering
+
+    # -- reader side --------------------------------------------------------------------
+
+    def handle_event(self, event: Event) -> None:
+        own = self.uuid is None or event.unique_id in (None, self.uuid)
+        if own and isinstance(event, ChannelExecuteComplete):
+            pending = self._pending.pop(event.application_uuid or "", None)
+            if pending is not None:
+                pending.set(event)
+        elif own and isinstance(event, (ChannelHangupEvent, ChannelHangupComplete)):
+            self.hangup_cause = event.hangup_cause or "NORMAL_CLEARING"
+            self._fail_pending()
+        try:
+            self._events.put_nowait(event)
+        except gevent.queue.Full:
+            self.events_shed += 1
+
+    def handle_disconnect_notice(self, frame: Frame) -> None:
+        self.disconnect_notices.append(frame)
+        if frame.headers.get("Content-Disposition") == "linger":
+            # The channel is down; FreeSWITCH keeps the socket for the events still queued.
+            self.lingering = True
+        if self.hangup_cause is None:
+            self.hangup_cause = "NORMAL_CLEARING"
+        self._fail_pending()
+
+    def connection_lost(self) -> None:
+        self._fail_pending()
+        try:
+            self._events.put_nowait(_END_OF_STREAM)
+        except gevent.queue.Full:
+            self._events.get_nowait()
+            self.events_shed += 1
+            self._events.put_nowait(_END_OF_STREAM)
+        self.finished.set()
+
+    def _fail_pending(self) -> None:
+        pending, self._pending = self._pending, {}
+        for result in pending.values():
+            result.set_exception(ChannelHangup(self.hangup_cause, self.uuid))
+
+    # -- commands -----------------------------------------------------------------------
+
+    def connect(self) -> ChannelData:
+        """``connect``: FreeSWITCH answers with the whole channel; returned as an event."""
+        if self.channel_data is None:
+            reply = self.send("connect")
+            event = parse_event(reply)
+            if not isinstance(event, ChannelData):
+                raise CommandError("connect", f"unexpected reply {event.name}")
+            self.channel_data = event
+        return self.channel_data
+
+    def myevents(self) -> str:
+        """Subscribe to this channel's events (FreeSWITCH's fixed ``myevents`` list)."""
+        reply = self.command("myevents")
+        self.subscribed = True
+        return reply
+
+    def linger(self, seconds: int | None = None) -> str:
+        """Keep the socket after hangup (until ``exit``, or ``seconds``)."""
+        return self.command("linger" if seconds is None else f"linger {int(seconds)}")
+
+    def nolinger(self) -> str:
+        return self.command("nolinger")
+
+    def execute(
+        self,
+        app: str,
+        arg: str = "",
+        event_lock: bool = True,
+        event_uuid: str | None = None,
+        timeout: float | None = None,
+    ) -> ChannelExecuteComplete:
+        """Run dialplan application ``app`` and wait until FreeSWITCH reports it complete.
+
+        Raises :class:`ChannelHangup` if the channel is (or goes) down first, and
+        :class:`CommandTimeout` after ``timeout`` seconds (default: wait as long as the
+        app runs). Subscribes with ``myevents`` first if nothing was subscribed.
+        """
+        self._raise_if_hung_up()
+        if not self.subscribed:
+            self.myevents()
+        event_uuid = event_uuid or str(uuid.uuid4())
+        lines = ["sendmsg", "call-command: execute", f"execute-app-name: {app}"]
+        body = None
+        if arg and "\n" in arg:
+            # A multi-line argument travels as the message body.
+            body = arg
+            lines += ["content-type: text/plain", f"content-length: {len(arg.encode())}"]
+        elif arg:
+            lines.append(f"execute-app-arg: {arg}")
+        if event_lock:
+            lines.append("event-lock: true")
+        lines.append(f"Event-UUID: {event_uuid}")
+        result = AsyncResult()
+        self._pending[event_uuid] = result
+        try:
+            self.command("\n".join(lines), body=body)
+            return result.get(timeout=timeout)
+        except gevent.Timeout:
+            raise CommandTimeout(f"{app} did not complete in {timeout}s") from None
+        except ConnectionLost:
+            if self.hangup_cause is not None:
+                raise ChannelHangup(self.hangup_cause, self.uuid) from None
+            raise
+        finally:
+            self._pending.pop(event_uuid, None)
+
+    def api(self, command: str, timeout: float | None = None) -> str:
+        return super().api(command, timeout)
+
+    def hangup(self, cause: str = "NORMAL_CLEARING") -> str:
+        """Hang the channel up (``sendmsg`` call-command hangup)."""
+        return self.command(f"sendmsg\ncall-command: hangup\nhangup-cause: {cause}")
+
+    def set_variable(self, name: str, value: str) -> ChannelExecuteComplete:
+        return self.execute("set", f"{name}={value}")
+
+    def iter_events(self, timeout: float | None = None) -> Iterator[Event]:
+        """This session's events in order; ends when the socket closes (or after
+        ``timeout`` seconds without an event)."""
+        while True:
+            try:
+                item = self._events.get(timeout=timeout)
+            except gevent.queue.Empty:
+                return
+            if item is _END_OF_STREAM:
+                self._events.put_nowait(_END_OF_STREAM)  # later iterators end too
+                return
+            yield item
+
+    def next_event(self, timeout: float | None = None) -> Event | None:
+        for event in self.iter_events(timeout):
+            return event
+        return None
+
+    def exit(self, timeout: float = 5.0) -> None:
+        """``exit``: FreeSWITCH answers ``+OK bye``, sends its goodbye notice and closes."""
+        if self.connected:
+            try:
+                self.send("exit", timeout=timeout)
+            except (EslError, OSError):
+                pass
+            self.finished.wait(timeout)
+        self.close()
+
+    def _raise_if_hung_up(self) -> None:
+        if self.hung_up:
+            raise ChannelHangup(self.hangup_cause, self.uuid)
+        if not self.connected:
+            raise ConnectionLost("outbound socket closed")
+
+
+class OutboundServer:
+    """gevent StreamServer for the dialplan's ``socket host:port async full``.
+
+    ``handler_factory(session)`` is called for each call after ``connect``; its ``run()``
+    drives the call. When ``run`` returns the session sends ``exit`` and closes.
+    """
+
+    def __init__(
+        self,
+        handler_factory: Callable[[OutboundSession], SessionHandler],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        queue_size: int = 1000,
+        command_timeout: float = 10.0,
+    ) -> None:
+        self.handler_factory = handler_factory
+        self.queue_size = queue_size
+        self.command_timeout = command_timeout
+        self.sessions: set[OutboundSession] = set()
+        self.completed = 0
+        self.failed = 0
+        self._server = StreamServer((host, port), self._handle)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self._server.address[:2]
+        return host, port
+
+    def start(self) -> None:
+        self._server.start()
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        self._server.stop(timeout=timeout)
+
+    def _handle(self, sock, address) -> None:
+        session = OutboundSession(
+            sock, address, queue_size=self.queue_size, command_timeout=self.command_timeout
+        )
+        self.sessions.add(session)
+        try:
+            session.connect()
+            self.handler_factory(session).run()
+            self.completed += 1
+        except ChannelHangup as hangup:
+            self.completed += 1
+            logger.info("outbound session ended by hangup: %s", hangup)
+        except ConnectionLost as error:
+            self.failed += 1
+            logger.info("outbound session lost: %s", error)
+        except Exception:
+            self.failed += 1
+            logger.exception("outbound session handler failed")
+        finally:
+            session.exit()
+            self.sessions.discard(session)
