@@ -363,6 +363,15 @@ class FrameParser:
                 continue
             length = 0
             length_text = raw.get("Content-Length")
+            content_type = raw.get("Content-Type", "")
+            if length_text is None or not content_type:
+                # Clients write "content-length"; FreeSWITCH reads header names caselessly.
+                for name, value in raw.items():
+                    folded = name.lower()
+                    if folded == "content-length" and length_text is None:
+                        length_text = value
+                    elif folded == "content-type" and not content_type:
+                        content_type = value
             if length_text is not None:
                 if not length_text.isdigit() or int(length_text) > MAX_BODY:
                     reason = f"invalid Content-Length {length_text[:40]!r}"
@@ -370,7 +379,6 @@ class FrameParser:
                     position = body_start
                     continue
                 length = int(length_text)
-            content_type = raw.get("Content-Type", "")
             if not content_type and not self._commands:
                 resume = _find_resync(block)
                 skipped = resume if resume > 0 else body_start - position

@@ -1,0 +1,201 @@
+"""OutboundServer and OutboundSession against FreeSWITCH's recorded outbound sockets."""
+
+from __future__ import annotations
+
+import gevent
+import gevent.socket
+import pytest
+
+from cti.esl.events import ChannelData, ChannelExecuteComplete, Dtmf
+from cti.esl.outbound import ChannelHangup, OutboundServer, OutboundSession
+
+from .fake_switch import ReplayPeer
+from .traces import connection, requires_traces
+
+pytestmark = requires_traces
+
+PLAY_AND_GET_DIGITS = (
+    "1 4 1 5000 # tone_stream://%(3000,0,350) tone_stream://%(300,0,200) fs_traces_digits \\d+ 3000"
+)
+
+
+def run_call(recorded, handler_class) -> tuple[ReplayPeer, list]:
+    """FreeSWITCH (the replay) dials our server; returns the peer and what handlers saw."""
+    seen: list = []
+
+    def factory(session: OutboundSession):
+        return handler_class(session, seen)
+
+    server = OutboundServer(factory, "127.0.0.1", 0)
+    server.start()
+    peer = ReplayPeer(recorded)
+    try:
+        sock = gevent.socket.create_connection(server.address)
+        gevent.spawn(peer.serve, sock)
+        assert peer.finished.wait(10), "the replayed call did not finish"
+        with gevent.Timeout(5):
+            while server.sessions:
+                gevent.sleep(0.01)
+    finally:
+        server.stop(timeout=1)
+    return peer, seen
+
+
+class IvrHandler:
+    """The outbound_socket_ivr script, written against the session API."""
+
+    def __init__(self, session: OutboundSession, seen: list) -> None:
+        self.session = session
+        self.seen = seen
+
+    def run(self) -> None:
+        session = self.session
+        self.seen.append(session)
+        self.seen.append(session.connect())
+        session.myevents()
+        session.linger()
+        self.seen.append(session.execute("answer"))
+        self.seen.append(session.execute("playback", "tone_stream://%(500,0,440)"))
+        self.seen.append(
+            session.execute(
+                "play_and_get_digits",
+                PLAY_AND_GET_DIGITS,
+                event_lock=False,
+                event_uuid="5ee0c0de-0000-4000-8000-000000000003",
+            )
+        )
+        self.seen.append(session.set_variable("fs_traces_choice", "12"))
+        self.seen.append(session.api(f"uuid_getvar {session.uuid} fs_traces_choice"))
+        session.hangup("NORMAL_CLEARING")
+        # With linger, the notice comes once the channel is down; wait for it.
+        with gevent.Timeout(5):
+            while not session.lingering:
+                gevent.sleep(0.01)
+        with pytest.raises(ChannelHangup):
+            session.execute("playback", "tone_stream://%(100,0,440)")
+
+
+def test_outbound_ivr_session():
+    recorded = connection("outbound_socket_ivr", "outbound")
+    peer, seen = run_call(recorded, IvrHandler)
+    session, data, answer, playback, digits, set_complete, choice = seen
+    assert isinstance(data, ChannelData)
+    assert data.unique_id == session.uuid == "3fdc403d-73df-428c-8364-83b7055d8ae6"
+    assert data.caller_number == "caller" and data.destination_number == "7000"
+    assert isinstance(answer, ChannelExecuteComplete) and answer.application == "answer"
+    assert playback.application == "playback"
+    assert playback.application_response == "FILE PLAYED"
+    assert digits.application_uuid == "5ee0c0de-0000-4000-8000-000000000003"
+    assert digits.variable("fs_traces_digits") == "12"
+    assert set_complete.application_data == "fs_traces_choice=12"
+    assert choice == "12"
+    # What went over the wire: the recorded command sequence, with event-lock and our uuids.
+    assert peer.commands() == [
+        "connect",
+        "myevents",
+        "linger",
+        "sendmsg",
+        "sendmsg",
+        "sendmsg",
+        "sendmsg",
+        "api uuid_getvar 3fdc403d-73df-428c-8364-83b7055d8ae6 fs_traces_choice",
+        "sendmsg",
+        "exit",
+    ]
+    answer_message = peer.received[3].raw_headers
+    assert answer_message["execute-app-name"] == "answer"
+    assert answer_message["event-lock"] == "true"
+    assert answer_message["Event-UUID"] == answer.application_uuid
+    assert "event-lock" not in peer.received[5].raw_headers
+    assert peer.received[8].raw_headers["hangup-cause"] == "NORMAL_CLEARING"
+    # The session's event stream, and both disconnect notices.
+    events = list(session.iter_events(timeout=1))
+    assert [event.digit for event in events if isinstance(event, Dtmf)] == ["1", "2", "#"]
+    assert [event.name for event in events] == recorded.event_names
+    assert [notice.headers["Content-Disposition"] for notice in session.disconnect_notices] == [
+        "linger",
+        "disconnect",
+    ]
+    assert session.hangup_cause == "NORMAL_CLEARING"
+    assert not session.connected
+
+
+class HangupDuringPlayback:
+    def __init__(self, session: OutboundSession, seen: list) -> None:
+        self.session = session
+        self.seen = seen
+
+    def run(self) -> None:
+        self.seen.append(self.session)
+        self.session.myevents()
+        self.seen.append(self.session.execute("answer"))
+        try:
+            self.session.execute("playback", "tone_stream://%(5000,0,440)", event_lock=False)
+        except ChannelHangup as hangup:
+            self.seen.append(hangup)
+            raise
+
+
+def test_caller_hangup_raises_channel_hangup_in_pending_execute():
+    recorded = connection("outbound_socket_no_linger", "outbound")
+    peer, seen = run_call(recorded, HangupDuringPlayback)
+    session, answer, hangup = seen
+    assert answer.application == "answer"
+    assert isinstance(hangup, ChannelHangup)
+    assert hangup.cause == "NORMAL_CLEARING"
+    assert hangup.channel_uuid == session.uuid
+    assert [n.headers["Content-Disposition"] for n in session.disconnect_notices] == ["disconnect"]
+    assert peer.commands() == ["connect", "myevents", "sendmsg", "sendmsg"]
+    names = [event.name for event in session.iter_events(timeout=1)]
+    assert names == recorded.event_names
+
+
+def test_execute_sends_multiline_argument_as_body():
+    recorded = connection("outbound_socket_no_linger", "outbound")
+
+    class MultiLine(HangupDuringPlayback):
+        def run(self) -> None:
+            self.seen.append(self.session)
+            self.session.myevents()
+            self.seen.append(self.session.execute("answer", "line one\nline two"))
+
+    peer, _seen = run_call(recorded, MultiLine)
+    message = peer.received[2]
+    assert message.raw_headers["content-length"] == str(len(b"line one\nline two"))
+    assert message.body == b"line one\nline two"
+
+
+@pytest.mark.freeswitch
+def test_real_freeswitch_outbound_socket():
+    """A loopback call from a real FreeSWITCH runs `socket` into our server."""
+    import os
+
+    from cti.esl.inbound import InboundClient
+
+    seen: list = []
+
+    class Script:
+        def __init__(self, session: OutboundSession) -> None:
+            self.session = session
+
+        def run(self) -> None:
+            self.session.myevents()
+            seen.append(self.session.execute("answer"))
+            seen.append(self.session.execute("playback", "tone_stream://%(200,0,440)"))
+            self.session.hangup()
+
+    server = OutboundServer(Script, "127.0.0.1", 0)
+    server.start()
+    client = InboundClient.from_url(os.environ["FREESWITCH_ESL_URL"], heartbeat_timeout=None)
+    client.connect()
+    try:
+        port = server.address[1]
+        client.bgapi(f"originate loopback/9196/default &socket(127.0.0.1:{port} async full)")
+        with gevent.Timeout(20):
+            while len(seen) < 2 or server.sessions:
+                gevent.sleep(0.05)
+        assert [event.application for event in seen] == ["answer", "playback"]
+        assert seen[1].application_response == "FILE PLAYED"
+    finally:
+        client.stop()
+        server.stop(timeout=1)
