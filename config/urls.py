@@ -9,5 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/telephony/", include("telephony.api.urls")),
+    path("api/crm/knowledge/", include("crm.knowledge.api.urls")),
+    path("crm/knowledge/", include("crm.knowledge.urls")),
     path("", include("accounts.urls")),
 ]
