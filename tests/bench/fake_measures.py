@@ -34,3 +34,10 @@ def routing_figures(redis_url: str, agents: int) -> dict:
         "redis_url_seen": redis_url,
         "cpus_seen": sorted(os.sched_getaffinity(0)),
     }
+
+
+def applied_migrations(redis_url: str) -> dict:
+    """Reads the database through Django, as the persister's benchmark will."""
+    from django.db.migrations.recorder import MigrationRecorder
+
+    return {"persist_facts_per_s": MigrationRecorder.Migration.objects.count()}

@@ -203,3 +203,32 @@ def test_goals_and_selection():
     ]
     with pytest.raises(ValueError, match="unknown metric"):
         select_benchmarks(["route_p98_ms"])
+
+
+@pytest.mark.timeout(60)
+def test_a_django_benchmark_gets_a_created_and_migrated_database(smoke_settings, settings):
+    import psycopg2
+
+    if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+        pytest.skip("creating the bench database is PostgreSQL-specific")
+    name = f"{settings.DATABASES['default']['NAME'].removeprefix('test_')}_bench_check"
+    server = database_url_of({**settings.DATABASES["default"], "NAME": "postgres"})
+    bench_settings = dataclasses.replace(
+        smoke_settings, database_url=server.rsplit("/", 1)[0] + f"/{name}"
+    )
+    benchmark = isolated("persist", "applied_migrations")
+
+    def drop_database():
+        connection = psycopg2.connect(server.replace("postgres://", "postgresql://", 1))
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.close()
+
+    drop_database()
+    try:
+        outcome, results = run_isolated(benchmark, bench_settings, timeout=40)
+    finally:
+        drop_database()
+    assert outcome.ok, outcome.reason
+    assert results[0].value > 0 and results[0].status == MEASURED
