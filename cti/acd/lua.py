@@ -144,6 +144,7 @@ end
 return result
 """
 
+# Returns OK followed by id/extension pairs, or NONE with the ready count and position.
 # ARGV: prefix, uuid, now, ring_together, rotation key, group, enter, then for entry the
 # call's fields as a count followed by field/value pairs, then the agent ids in order.
 # Reserves the first still-eligible agent (all of them for ring-all) and marks them offered
@@ -168,11 +169,12 @@ local reserved = {}
 for i = index, #ARGV do
   local id = ARGV[i]
   local key = agent_key(id)
-  local f = redis.call('HMGET', key, 'status', 'registered', 'available_at')
+  local f = redis.call('HMGET', key, 'status', 'registered', 'available_at', 'extension')
   if eligible(f, now) then
     redis.call('HSET', key, 'status', 'offered', 'call', uuid, 'changed_at', ARGV[3])
     sync(id, now)
     reserved[#reserved + 1] = id
+    reserved[#reserved + 1] = f[4] or ''
     if not ring_together then break end
   end
 end
@@ -180,7 +182,9 @@ local fields = redis.call('HMGET', ckey, 'queue', 'member')
 local queue, member = fields[1], fields[2]
 local waiting = P .. 'queue:' .. queue .. ':waiting'
 if #reserved > 0 then
-  redis.call('HSET', ckey, 'state', 'offered', 'agents', table.concat(reserved, ','))
+  local ids = {}
+  for i = 1, #reserved, 2 do ids[#ids + 1] = reserved[i] end
+  redis.call('HSET', ckey, 'state', 'offered', 'agents', table.concat(ids, ','))
   redis.call('ZREM', waiting, member)
   redis.call('ZREM', P .. 'queue:' .. queue .. ':arrivals', uuid)
   if rotation_key ~= '' then redis.call('SET', rotation_key, reserved[1]) end
@@ -200,7 +204,7 @@ return {'NONE', redis.call('SCARD', P .. 'group:' .. group .. ':ready'),
 CLAIM = r"""
 local id, now = ARGV[2], tonumber(ARGV[3])
 local key = agent_key(id)
-local f = redis.call('HMGET', key, 'status', 'registered', 'available_at')
+local f = redis.call('HMGET', key, 'status', 'registered', 'available_at', 'extension')
 if not eligible(f, now) then return {'NOAGENT', f[1] or 'logged_out'} end
 for i = 4, #ARGV, 2 do
   local queue, member = ARGV[i], ARGV[i + 1]
@@ -214,7 +218,7 @@ for i = 4, #ARGV, 2 do
       redis.call('HSET', ckey, 'state', 'offered', 'agents', id)
       redis.call('HSET', key, 'status', 'offered', 'call', uuid, 'changed_at', ARGV[3])
       sync(id, now)
-      return {'OK', uuid, queue}
+      return {'OK', uuid, queue, f[4] or ''}
     end
   end
 end
@@ -267,7 +271,10 @@ if state == 'offered' then
     if tried == '' then tried = id else tried = tried .. ',' .. id end
   end
   redis.call('HSET', ckey, 'agents', remaining, 'tried', tried)
-  if remaining == '' then redis.call('HSET', ckey, 'state', 'waiting') end
+  if remaining == '' then
+    state = 'waiting'
+    redis.call('HSET', ckey, 'state', state)
+  end
 end
 return {'offered', status, reason, remaining, state or ''}
 """

@@ -160,6 +160,8 @@ class Reservation:
     """The outcome of reserve(): agents now offered the call, or where it waits."""
 
     agent_ids: tuple[int, ...]
+    # The extensions the agents logged in on, in the same order (what the daemon rings).
+    extensions: tuple[str, ...] = ()
     # When nobody was reserved: the call's 1-based position and the group's ready-set size.
     position: int = 0
     ready_agents: int = 0
@@ -556,7 +558,7 @@ class AcdStore:
         args.extend(agent_ids)
         result = self._reserve(args=args)
         if result[0] == "OK":
-            return Reservation(tuple(int(value) for value in result[1:]))
+            return Reservation(tuple(int(value) for value in result[1::2]), tuple(result[2::2]))
         if result[0] == "NOCALL":
             return Reservation((), call_waiting=False)
         return Reservation((), position=int(result[2]), ready_agents=int(result[1]))
@@ -572,9 +574,12 @@ class AcdStore:
             refs.extend(parse_member(code, member, score) for member, score in entries)
         return refs
 
-    def claim(self, agent_id: int, calls: Sequence[QueuedCallRef]) -> QueuedCallRef | None:
-        """Offer this agent the first call of ``calls`` still waiting (atomic); None if the
-        agent is not eligible any more or every call was taken."""
+    def claim(
+        self, agent_id: int, calls: Sequence[QueuedCallRef]
+    ) -> tuple[QueuedCallRef, str] | None:
+        """Offer this agent the first call of ``calls`` still waiting (atomic). Returns the
+        call and the agent's extension; None if the agent is not eligible any more or every
+        call was taken."""
         if not calls:
             return None
         args: list[Any] = [self.prefix, agent_id, repr(self.now())]
@@ -585,7 +590,7 @@ class AcdStore:
             return None
         for ref in calls:
             if ref.uuid == result[1]:
-                return ref
+                return ref, result[3]
         raise AcdError(f"claimed call {result[1]} was not among the candidates")
 
     def get_call(self, call_uuid: str) -> tuple[WaitingCall, str, tuple[int, ...]] | None:
