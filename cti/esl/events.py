@@ -308,7 +308,6 @@ class Event:
         name: str,
         headers: Mapping[str, str],
         body: bytes | None = b"",
-        *,
         subclass: str = "",
         content_type: str = "text/event-plain",
     ) -> None:
@@ -323,8 +322,10 @@ class Event:
     def body(self) -> bytes:
         if self._body is None:
             headers = self._headers
-            lazy = isinstance(headers, (PlainEventHeaders, JsonEventHeaders))
-            self._body = headers.inner_body() if lazy else b""
+            if isinstance(headers, (PlainEventHeaders, JsonEventHeaders)):
+                self._body = headers.inner_body()
+            else:
+                self._body = b""
         return self._body
 
     @property
@@ -827,7 +828,10 @@ def parse_event(frame: Frame) -> Event:
     """
     stats = frame.stats
     try:
-        event = _parse(frame, stats)
+        if frame.content_type == "text/event-plain":
+            event = _parse_plain(frame.body, stats)
+        else:
+            event = _parse(frame, stats)
     except EventParseError as error:
         stats.bad_events += 1
         logger.warning("unparseable ESL event (%s): %s", frame.content_type, error)
@@ -856,12 +860,16 @@ def _parse(frame: Frame, stats: ParserStats) -> Event:
 
 
 def _build(
-    name: str, subclass: str, headers: Mapping[str, str], body: bytes, content_type: str
+    name: str, subclass: str, headers: Mapping[str, str], body: bytes | None, content_type: str
 ) -> Event:
     if not name:
         raise EventParseError("no Event-Name header")
-    cls = event_class(name, subclass)
-    return cls(name, headers, body, subclass=subclass, content_type=content_type)
+    # event_class() inlined: this runs for every event.
+    if name == "CUSTOM":
+        cls = CUSTOM_CLASSES.get(subclass, CustomEvent)
+    else:
+        cls = EVENT_CLASSES.get(name) or (Event if name in KNOWN_EVENT_NAMES else UnknownEvent)
+    return cls(name, headers, body, subclass, content_type)
 
 
 def _parse_plain(body: bytes, stats: ParserStats) -> Event:
