@@ -1,0 +1,425 @@
+"""Channels and caller profiles, and the channel headers FreeSWITCH puts in events."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import gevent
+import gevent.event
+import gevent.queue
+
+from cti.simulator.events import EventBus, SwitchEvent
+
+if TYPE_CHECKING:
+    from cti.simulator.clock import Clock
+
+CHANNEL_STATES = [
+    "CS_NEW",
+    "CS_INIT",
+    "CS_ROUTING",
+    "CS_SOFT_EXECUTE",
+    "CS_EXECUTE",
+    "CS_EXCHANGE_MEDIA",
+    "CS_PARK",
+    "CS_CONSUME_MEDIA",
+    "CS_HIBERNATE",
+    "CS_RESET",
+    "CS_HANGUP",
+    "CS_REPORTING",
+    "CS_DESTROY",
+    "CS_NONE",
+]
+CALL_STATES = [
+    "DOWN",
+    "DIALING",
+    "RINGING",
+    "EARLY",
+    "ACTIVE",
+    "HELD",
+    "RING_WAIT",
+    "HANGUP",
+    "UNHELD",
+]
+HANGUP_CAUSE_CODES = {
+    "NONE": 0,
+    "UNALLOCATED_NUMBER": 1,
+    "NORMAL_CLEARING": 16,
+    "USER_BUSY": 17,
+    "NO_USER_RESPONSE": 18,
+    "NO_ANSWER": 19,
+    "SUBSCRIBER_ABSENT": 20,
+    "CALL_REJECTED": 21,
+    "DESTINATION_OUT_OF_ORDER": 27,
+    "NORMAL_TEMPORARY_FAILURE": 41,
+    "ORIGINATOR_CANCEL": 487,
+    "LOSE_RACE": 502,
+    "MANAGER_REQUEST": 503,
+    "USER_NOT_REGISTERED": 606,
+    "ATTENDED_TRANSFER": 601,
+    "ALLOTTED_TIMEOUT": 602,
+    "RECOVERY_ON_TIMER_EXPIRE": 102,
+    "NO_ROUTE_DESTINATION": 3,
+    "INVALID_NUMBER_FORMAT": 28,
+}
+
+# Events that carry every channel variable (switch_channel_event_set_extended_data).
+VARIABLE_EVENTS = frozenset(
+    {
+        "CHANNEL_CREATE",
+        "CHANNEL_ORIGINATE",
+        "CHANNEL_UUID",
+        "CHANNEL_ANSWER",
+        "CHANNEL_PARK",
+        "CHANNEL_UNPARK",
+        "CHANNEL_BRIDGE",
+        "CHANNEL_UNBRIDGE",
+        "CHANNEL_PROGRESS",
+        "CHANNEL_PROGRESS_MEDIA",
+        "CHANNEL_HANGUP",
+        "CHANNEL_HANGUP_COMPLETE",
+        "REQUEST_PARAMS",
+        "CHANNEL_DATA",
+        "CHANNEL_EXECUTE",
+        "CHANNEL_EXECUTE_COMPLETE",
+        "CHANNEL_DESTROY",
+        "SESSION_HEARTBEAT",
+        "API",
+        "RECORD_START",
+        "RECORD_STOP",
+        "PLAYBACK_START",
+        "PLAYBACK_STOP",
+        "CALL_UPDATE",
+        "MEDIA_BUG_START",
+        "MEDIA_BUG_STOP",
+        "CHANNEL_HOLD",
+        "CHANNEL_UNHOLD",
+        "TEXT",
+        "CUSTOM",
+    }
+)
+
+TIME_FIELDS = [
+    ("Profile-Created-Time", "profile_created"),
+    ("Channel-Created-Time", "created"),
+    ("Channel-Answered-Time", "answered"),
+    ("Channel-Progress-Time", "progress"),
+    ("Channel-Progress-Media-Time", "progress_media"),
+    ("Channel-Hangup-Time", "hungup"),
+    ("Channel-Transfer-Time", "transferred"),
+    ("Channel-Resurrect-Time", "resurrected"),
+    ("Channel-Bridged-Time", "bridged"),
+    ("Channel-Last-Hold", "last_hold"),
+    ("Channel-Hold-Accum", "hold_accum"),
+]
+
+
+@dataclass
+class CallerProfile:
+    """The switch_caller_profile_t fields that events report."""
+
+    direction: str = "inbound"
+    logical_direction: str = "inbound"
+    username: str = ""
+    dialplan: str = ""
+    caller_id_name: str = ""
+    caller_id_number: str = ""
+    orig_caller_id_name: str = ""
+    orig_caller_id_number: str = ""
+    callee_id_name: str = ""
+    callee_id_number: str = ""
+    network_addr: str = ""
+    ani: str = ""
+    destination_number: str = ""
+    uuid: str = ""
+    source: str = ""
+    transfer_source: str = ""
+    context: str = ""
+    rdnis: str = ""
+    chan_name: str = ""
+    profile_index: str = ""
+    times: dict[str, int] | None = field(
+        default_factory=lambda: {name: 0 for _, name in TIME_FIELDS}
+    )
+
+    def clone(self) -> CallerProfile:
+        copy = CallerProfile(**{k: v for k, v in self.__dict__.items() if k != "times"})
+        copy.times = dict(self.times) if self.times else None
+        return copy
+
+    def headers(self, prefix: str) -> list[tuple[str, str]]:
+        out = [
+            (f"{prefix}-Direction", self.direction),
+            (f"{prefix}-Logical-Direction", self.logical_direction),
+        ]
+        optional = [
+            ("Username", self.username),
+            ("Dialplan", self.dialplan),
+            ("Caller-ID-Name", self.caller_id_name),
+            ("Caller-ID-Number", self.caller_id_number),
+            ("Orig-Caller-ID-Name", self.orig_caller_id_name if self.caller_id_name else ""),
+            (
+                "Orig-Caller-ID-Number",
+                self.orig_caller_id_number if self.caller_id_number else "",
+            ),
+            ("Callee-ID-Name", self.callee_id_name),
+            ("Callee-ID-Number", self.callee_id_number),
+            ("Network-Addr", self.network_addr),
+            ("ANI", self.ani),
+            ("Destination-Number", self.destination_number),
+            ("Unique-ID", self.uuid),
+            ("Source", self.source),
+            ("Transfer-Source", self.transfer_source),
+            ("Context", self.context),
+            ("RDNIS", self.rdnis),
+            ("Channel-Name", self.chan_name),
+            ("Profile-Index", self.profile_index),
+        ]
+        out.extend((f"{prefix}-{name}", value) for name, value in optional if value)
+        times = self.times or {name: 0 for _, name in TIME_FIELDS}
+        out.extend((f"{prefix}-{name}", str(times.get(key, 0))) for name, key in TIME_FIELDS)
+        out.extend(
+            [
+                (f"{prefix}-Screen-Bit", "true"),
+                (f"{prefix}-Privacy-Hide-Name", "false"),
+                (f"{prefix}-Privacy-Hide-Number", "false"),
+            ]
+        )
+        return out
+
+
+class Hangup(Exception):
+    """Raised inside an application when its channel has hung up."""
+
+
+class Channel:
+    """One call leg: its state, caller profile, variables and signalling queues."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        clock: Clock,
+        uuid: str,
+        name: str,
+        direction: str,
+    ) -> None:
+        self.bus = bus
+        self.clock = clock
+        self.uuid = uuid
+        self.name = name
+        self.direction = direction
+        self.caller_profile: CallerProfile | None = None
+        self.other_profile: CallerProfile | None = None
+        self.other_type: str | None = None
+        self.variables: dict[str, str] = {}
+        self.state = 0
+        self.running_state = "CS_NEW"
+        self.callstate = "DOWN"
+        self.answered = False
+        self.early_media = False
+        self.ring_ready = False
+        self.codec_ready = False
+        self.hit_dialplan = direction == "inbound"
+        self.hangup_cause: str | None = None
+        self.down = False
+        self.destroyed = gevent.event.Event()
+        self.partner: Channel | None = None
+        self.held = False
+        self.private_events: gevent.queue.Queue = gevent.queue.Queue()
+        self.session_events: deque[SwitchEvent] = deque()
+        self.dtmf_buffer: deque[str] = deque()
+        self.wakeup = gevent.event.Event()
+        self.break_requested = False
+        self.transfer_target: tuple[str, str, str] | None = None
+        self.bridge_request: Channel | None = None
+        self.destroy_holds = 0
+        self.destroy_release = gevent.event.Event()
+        self.destroy_release.set()
+        self.listeners: list[Any] = []
+        self.media_bugs: dict[str, Any] = {}
+        self.created_us = clock.now_us()
+        self.created_time = time.time()
+        self.party: Any = None
+        self.in_park = False
+        self.current_app: str | None = None
+        self.broadcast: tuple[str, str] | None = None
+        self.eavesdrop_commands: deque[str] = deque()
+        self.greenlet: gevent.Greenlet | None = None
+        self.pending_apps: list[tuple[str, str]] | None = None
+        self.bridge_role: str | None = None
+        self.answer_waiters: list[gevent.event.Event] = []
+        self.conference: Any = None
+        self.eavesdrop_target: Channel | None = None
+        self.eavesdrop_mode = "listen"
+        self.broadcast_greenlet: gevent.Greenlet | None = None
+        self.stop_broadcast = False
+
+    # -- variables -------------------------------------------------------------------
+    def set_variable(self, name: str, value: str | int | None) -> None:
+        """Set (or with None unset) a variable; a re-set moves it to the end like FreeSWITCH."""
+        self.variables.pop(name, None)
+        if value is not None:
+            self.variables[name] = str(value)
+
+    def get_variable(self, name: str, default: str | None = None) -> str | None:
+        return self.variables.get(name, default)
+
+    # -- state -----------------------------------------------------------------------
+    @property
+    def up(self) -> bool:
+        return not self.down
+
+    @property
+    def media_ready(self) -> bool:
+        return self.answered or self.early_media
+
+    def answer_state(self) -> str:
+        if self.down:
+            return "hangup"
+        if self.answered:
+            return "answered"
+        if self.early_media:
+            return "early"
+        return "ringing"
+
+    def basic_headers(self) -> list[tuple[str, str]]:
+        out = [
+            ("Channel-State", self.running_state),
+            ("Channel-Call-State", self.callstate),
+            ("Channel-State-Number", str(self.state)),
+            ("Channel-Name", self.name),
+            ("Unique-ID", self.uuid),
+            ("Call-Direction", self.direction),
+            ("Presence-Call-Direction", self.direction),
+            ("Channel-HIT-Dialplan", "true" if self.hit_dialplan else "false"),
+        ]
+        presence_id = self.variables.get("presence_id")
+        if presence_id:
+            out.append(("Channel-Presence-ID", presence_id))
+        out.append(("Channel-Call-UUID", self.variables.get("call_uuid", self.uuid)))
+        out.append(("Answer-State", self.answer_state()))
+        if self.hangup_cause:
+            out.append(("Hangup-Cause", self.hangup_cause))
+        if self.codec_ready:
+            out.extend(
+                [
+                    ("Channel-Read-Codec-Name", "PCMU"),
+                    ("Channel-Read-Codec-Rate", "8000"),
+                    ("Channel-Read-Codec-Bit-Rate", "64000"),
+                    ("Channel-Write-Codec-Name", "PCMU"),
+                    ("Channel-Write-Codec-Rate", "8000"),
+                    ("Channel-Write-Codec-Bit-Rate", "64000"),
+                ]
+            )
+        if self.caller_profile:
+            out.extend(self.caller_profile.headers("Caller"))
+        if self.other_profile and self.other_type:
+            out.append(("Other-Type", self.other_type))
+            out.extend(self.other_profile.headers("Other-Leg"))
+        return out
+
+    def variable_headers(self) -> list[tuple[str, str]]:
+        return [(f"variable_{name}", value) for name, value in self.variables.items()]
+
+    def make_event(
+        self,
+        name: str,
+        before: list[tuple[str, str]] | None = None,
+        after: list[tuple[str, str]] | None = None,
+        subclass: str | None = None,
+        site: tuple[str, str, int] | None = None,
+        prefix: list[tuple[str, str]] | None = None,
+        with_variables: bool | None = None,
+    ) -> SwitchEvent:
+        event = self.bus.create(name, subclass=subclass, site=site, prefix=prefix)
+        if before:
+            event.extend(before)
+        event.extend(self.basic_headers())
+        if with_variables is None:
+            with_variables = name in VARIABLE_EVENTS
+        if with_variables:
+            event.extend(self.variable_headers())
+        if after:
+            event.extend(after)
+        return event
+
+    def fire(self, name: str, **kwargs: Any) -> SwitchEvent:
+        event = self.make_event(name, **kwargs)
+        self.bus.fire(event)
+        return event
+
+    def set_running_state(self, running_state: str, number: int | None = None) -> None:
+        self.running_state = running_state
+        self.state = CHANNEL_STATES.index(running_state) if number is None else number
+        self.fire("CHANNEL_STATE")
+
+    def set_callstate(self, callstate: str) -> None:
+        original = self.callstate
+        if original == callstate:
+            return
+        self.callstate = callstate
+        self.fire(
+            "CHANNEL_CALLSTATE",
+            before=[
+                ("Original-Channel-Call-State", original),
+                ("Channel-Call-State-Number", str(CALL_STATES.index(callstate))),
+            ],
+        )
+
+    def set_time(self, key: str, value: int | None = None) -> None:
+        if self.caller_profile and self.caller_profile.times is not None:
+            self.caller_profile.times[key] = self.clock.now_us() if value is None else value
+
+    def get_time(self, key: str) -> int:
+        if self.caller_profile and self.caller_profile.times:
+            return self.caller_profile.times.get(key, 0)
+        return 0
+
+    # -- signalling ------------------------------------------------------------------
+    def signal(self) -> None:
+        self.wakeup.set()
+
+    def wait(
+        self, seconds: float | None, until_dtmf: bool = False, until_private: bool = False
+    ) -> str:
+        """Wait simulated ``seconds`` (None = forever); returns why the wait ended.
+
+        Reasons: ``timeout``, ``hangup``, ``break`` (uuid_break, transfer, bridge,
+        broadcast), ``dtmf`` (only with ``until_dtmf``), ``private`` (a sendmsg arrived).
+        """
+        deadline = None if seconds is None else time.monotonic() + self.clock.real_seconds(seconds)
+        while True:
+            if self.down:
+                return "hangup"
+            if self.break_requested:
+                return "break"
+            if until_dtmf and self.dtmf_buffer:
+                return "dtmf"
+            if until_private and not self.private_events.empty():
+                return "private"
+            if self.pending_work():
+                return "break"
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return "timeout"
+            self.wakeup.clear()
+            if self.down or self.break_requested or (until_dtmf and self.dtmf_buffer):
+                continue
+            if until_private and not self.private_events.empty():
+                continue
+            self.wakeup.wait(timeout=remaining)
+
+    def pending_work(self) -> bool:
+        """A transfer or uuid_bridge is waiting: the running application must end."""
+        return self.transfer_target is not None or self.bridge_request is not None
+
+    def hold_destroy(self) -> None:
+        self.destroy_holds += 1
+        self.destroy_release.clear()
+
+    def release_destroy(self) -> None:
+        self.destroy_holds = max(0, self.destroy_holds - 1)
+        if self.destroy_holds == 0:
+            self.destroy_release.set()

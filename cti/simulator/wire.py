@@ -1,0 +1,137 @@
+"""ESL wire format as FreeSWITCH writes it: URL encoding, event and reply frames."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+# switch_url_encode leaves letters, digits and these characters alone; everything else
+# (including space, which becomes %20, never +) is percent-encoded.
+_URL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/,()!$*'-._~")
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+DISCONNECT_GOODBYE = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
+
+Headers = Sequence[tuple[str, str]]
+
+
+def url_encode(value: str) -> str:
+    """Encode a header value like FreeSWITCH's switch_url_encode.
+
+    A '%' already followed by two hex digits is copied as is, so FreeSWITCH never double
+    encodes (and a literal '%41' does not round-trip: the simulator keeps that quirk).
+    """
+    raw = value.encode("utf-8")
+    out: list[str] = []
+    index = 0
+    length = len(raw)
+    while index < length:
+        byte = raw[index]
+        char = chr(byte)
+        if byte < 0x80 and char in _URL_SAFE:
+            out.append(char)
+        elif (
+            char == "%"
+            and index + 2 < length
+            and chr(raw[index + 1]) in _HEX
+            and chr(raw[index + 2]) in _HEX
+        ):
+            out.append("%")
+        else:
+            out.append(f"%{byte:02X}")
+        index += 1
+    return "".join(out)
+
+
+def serialize_plain(headers: Headers, body: str | None = None) -> str:
+    """Serialize an event the way switch_event_serialize does (values URL-encoded)."""
+    lines = [f"{name}: {url_encode(value)}\n" for name, value in headers]
+    if body:
+        encoded_body = body.encode("utf-8")
+        lines.append(f"Content-Length: {len(encoded_body)}\n\n")
+        lines.append(body)
+    else:
+        lines.append("\n")
+    return "".join(lines)
+
+
+def _json_string(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def serialize_json(headers: Headers, body: str | None = None) -> str:
+    """Serialize an event the way switch_event_serialize_json does.
+
+    Duplicate header names stay duplicate keys (FreeSWITCH writes them that way); array
+    variables (``ARRAY::a|:b``) become JSON arrays; the body is ``_body`` after an inner
+    ``Content-Length`` member.
+    """
+    members: list[str] = []
+    for name, value in headers:
+        if value.startswith("ARRAY::"):
+            items = value[len("ARRAY::") :].split("|:")
+            rendered = "[" + ",".join(_json_string(item) for item in items) + "]"
+        else:
+            rendered = _json_string(value)
+        members.append(f"{_json_string(name)}:{rendered}")
+    if body:
+        members.append(f'"Content-Length":"{len(body.encode("utf-8"))}"')
+        members.append(f'"_body":{_json_string(body)}')
+    return "{" + ",".join(members) + "}"
+
+
+def event_frame(payload: str, format_name: str) -> bytes:
+    """Outer frame for an event: Content-Length first, then Content-Type (as FreeSWITCH)."""
+    data = payload.encode("utf-8")
+    head = f"Content-Length: {len(data)}\nContent-Type: text/event-{format_name}\n\n"
+    return head.encode("utf-8") + data
+
+
+def command_reply(reply_text: str, extra: Iterable[tuple[str, str]] = ()) -> bytes:
+    """A ``command/reply`` frame: header block only, no body."""
+    lines = ["Content-Type: command/reply\n", f"Reply-Text: {reply_text}\n"]
+    lines.extend(f"{name}: {value}\n" for name, value in extra)
+    lines.append("\n")
+    return "".join(lines).encode("utf-8")
+
+
+def api_response(body: str) -> bytes:
+    """An ``api/response`` frame (Content-Type before Content-Length)."""
+    data = body.encode("utf-8")
+    return f"Content-Type: api/response\nContent-Length: {len(data)}\n\n".encode() + data
+
+
+def auth_request() -> bytes:
+    return b"Content-Type: auth/request\n\n"
+
+
+def disconnect_notice(message: str, controlled_uuid: str | None = None) -> bytes:
+    """The ``disconnect`` notice FreeSWITCH sends before it closes a connection."""
+    data = message.encode("utf-8")
+    if controlled_uuid:
+        head = (
+            "Content-Type: text/disconnect-notice\n"
+            f"Controlled-Session-UUID: {controlled_uuid}\n"
+            "Content-Disposition: disconnect\n"
+            f"Content-Length: {len(data)}\n\n"
+        )
+    else:
+        head = f"Content-Type: text/disconnect-notice\nContent-Length: {len(data)}\n\n"
+    return head.encode("utf-8") + data
+
+
+def linger_notice(controlled_uuid: str, channel_name: str, linger_time: int) -> bytes:
+    """The ``linger`` notice sent when the controlled channel goes down (not URL-encoded)."""
+    return (
+        "Content-Type: text/disconnect-notice\n"
+        f"Controlled-Session-UUID: {controlled_uuid}\n"
+        "Content-Disposition: linger\n"
+        f"Channel-Name: {channel_name}\n"
+        f"Linger-Time: {linger_time}\n"
+        "Content-Length: 0\n\n"
+    ).encode()
+
+
+def channel_data_reply(headers: Headers) -> bytes:
+    """The outbound ``connect`` reply: one URL-encoded header block, no Content-Length."""
+    return serialize_plain(headers).encode("utf-8")
