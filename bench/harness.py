@@ -349,7 +349,8 @@ def format_machine(machine: Mapping[str, Any]) -> str:
     """One paragraph naming the machine and the date, printed above the table."""
     return (
         f"{machine['date']}  {machine['cpu_model']}, {machine['cpu_cores']} cores "
-        f"({machine['cpu_cores_usable']} usable), {machine['memory_gb']} GB RAM, "
+        f"({machine['cpu_cores_usable']} usable, load {machine['load_average_1m']}), "
+        f"{machine['memory_gb']} GB RAM, "
         f"Python {machine['python']}, Redis {machine['redis_server']}, "
         f"PostgreSQL {machine['postgresql_server']}, commit {machine['git_commit']}"
     )

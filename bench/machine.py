@@ -87,6 +87,8 @@ def describe_machine(repository: pathlib.Path, redis_url: str, database_url: str
         "cpu_cores": os.cpu_count(),
         "cpu_cores_usable": len(os.sched_getaffinity(0)),
         "memory_gb": _memory_gb(),
+        # Other work on the machine moves the figures; the load at the start says how much.
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "git_commit": _git_commit(repository),
