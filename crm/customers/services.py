@@ -230,6 +230,14 @@ def _check_customer(customer: Customer) -> None:
         raise ValidationError(exc.message_dict) from None
 
 
+CUSTOM_FIELD_ERROR_PREFIX = "custom_fields."
+
+
+def _custom_field_errors(exc: ValidationError) -> dict[str, list[str]]:
+    """Custom field errors keyed "custom_fields.<key>" (ValidationError cannot nest dicts)."""
+    return {CUSTOM_FIELD_ERROR_PREFIX + key: value for key, value in exc.message_dict.items()}
+
+
 def _publish(event: dict[str, Any]) -> None:
     from config.redis import get_redis
 
@@ -245,7 +253,7 @@ def create_customer(
 ) -> Customer:
     """Create a customer with its phone numbers (any form, stored as E.164) and custom fields.
 
-    Raises ValidationError with per-field errors ("custom_fields" maps each bad key).
+    Raises ValidationError with per-field errors; custom fields as "custom_fields.<key>".
     """
     unknown = set(fields) - set(CUSTOMER_FIELDS)
     if unknown:
@@ -259,7 +267,7 @@ def create_customer(
     try:
         customer.custom_fields = validate_custom_fields(custom_fields)
     except ValidationError as exc:
-        errors["custom_fields"] = exc.message_dict
+        errors.update(_custom_field_errors(exc))
     try:
         numbers = _clean_phones(phones, None)
     except ValidationError as exc:
@@ -301,7 +309,7 @@ def update_customer(
         try:
             customer.custom_fields = validate_custom_fields(custom_fields)
         except ValidationError as exc:
-            errors["custom_fields"] = exc.message_dict
+            errors.update(_custom_field_errors(exc))
     numbers: list[str] | None = None
     if phones is not None:
         try:
