@@ -33,7 +33,7 @@ DEFAULT_STREAM = "cc:facts"
 DEFAULT_DEAD_LETTER_STREAM = "cc:facts:dead"
 COUNTER_TTL_SECONDS = 86_400
 
-DIRECTIONS = frozenset({"in", "out", "internal"})
+DIRECTIONS = frozenset({"inbound", "outbound", "internal"})
 QUEUE_OUTCOMES = frozenset({"answered", "abandoned", "overflowed", "voicemail", "callback"})
 SUPERVISOR_ACTIONS = frozenset({"listen", "whisper", "barge", "hangup", "logout", "busy", "ready"})
 ACTION_RESULTS = frozenset({"ok", "failed"})
@@ -59,14 +59,13 @@ def _check_not_negative(value: float | int | None, name: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class CallStarted:
-    """A call reached the daemon (inbound) or was originated (outbound). Table: CallRecord."""
+    """A call reached the daemon (inbound) or was originated. ``at``: when it started."""
 
     KIND: ClassVar[str] = "call_started"
     call_uuid: str
     direction: str  # DIRECTIONS
     caller: str  # calling number as presented
     callee: str  # dialled number; the DID for inbound calls
-    started_at: float
     did: str = ""
     node: str = ""  # FreeSWITCH node that carries the call
 
@@ -81,7 +80,7 @@ class CallStarted:
 
 @dataclass(frozen=True, slots=True)
 class CallEnded:
-    """The CDR of a whole call, emitted once when its last leg hung up. Table: CallRecord."""
+    """The CDR of a whole call, emitted once when it is over. ``at``: when it ended."""
 
     KIND: ClassVar[str] = "call_ended"
     call_uuid: str
@@ -89,7 +88,6 @@ class CallEnded:
     caller: str
     callee: str
     started_at: float
-    ended_at: float
     hangup_cause: str  # FreeSWITCH cause name, e.g. NORMAL_CLEARING
     answered_at: float | None = None
     did: str = ""
@@ -103,7 +101,6 @@ class CallEnded:
     def __post_init__(self) -> None:
         _require(bool(self.call_uuid), "call_uuid must not be empty")
         _check_member(self.direction, DIRECTIONS, "direction")
-        _require(self.ended_at >= self.started_at, "ended_at is before started_at")
 
     @property
     def subject(self) -> str:
@@ -112,7 +109,7 @@ class CallEnded:
 
 @dataclass(frozen=True, slots=True)
 class LegEnded:
-    """The CDR of one leg (caller, agent, supervisor, outside party). Table: CallLeg."""
+    """The CDR of one leg (caller, agent, supervisor, outside party). ``at``: when it ended."""
 
     KIND: ClassVar[str] = "leg_ended"
     leg_uuid: str
@@ -120,7 +117,6 @@ class LegEnded:
     party: str  # LEG_PARTIES
     number: str
     started_at: float
-    ended_at: float
     hangup_cause: str
     answered_at: float | None = None
     agent_id: int | None = None
@@ -128,7 +124,6 @@ class LegEnded:
     def __post_init__(self) -> None:
         _require(bool(self.leg_uuid), "leg_uuid must not be empty")
         _check_member(self.party, LEG_PARTIES, "party")
-        _require(self.ended_at >= self.started_at, "ended_at is before started_at")
 
     @property
     def subject(self) -> str:
@@ -137,18 +132,18 @@ class LegEnded:
 
 @dataclass(frozen=True, slots=True)
 class AgentStateChanged:
-    """An agent moved from one state to another. Table: AgentStateChange."""
+    """An agent moved from state ``old`` to ``new``. ``at``: when."""
 
     KIND: ClassVar[str] = "agent_state_changed"
     agent_id: int
-    old_state: str
-    new_state: str
-    changed_at: float
-    old_state_seconds: float  # how long the agent was in old_state
+    old: str
+    new: str
     reason: str = ""  # busy reason code, "no_answer", "supervisor"...
+    duration: float | None = None  # seconds spent in ``old``, when known
+    call_uuid: str = ""  # the call that caused the change, if any
 
     def __post_init__(self) -> None:
-        _check_not_negative(self.old_state_seconds, "old_state_seconds")
+        _check_not_negative(self.duration, "duration")
 
     @property
     def subject(self) -> str:
@@ -157,13 +152,13 @@ class AgentStateChanged:
 
 @dataclass(frozen=True, slots=True)
 class QueueEntered:
-    """A call joined a queue. Table: QueueEntry, keyed by (call_uuid, queue, entered_at)."""
+    """A call joined a queue at ``entered_at`` (default ``at``), which names the entry."""
 
     KIND: ClassVar[str] = "queue_entered"
     call_uuid: str
     queue: str
-    entered_at: float
     position: int  # 1 = first in line
+    entered_at: float | None = None  # when absent, the fact's ``at``
 
     def __post_init__(self) -> None:
         _require(self.position >= 1, "position starts at 1")
@@ -175,13 +170,12 @@ class QueueEntered:
 
 @dataclass(frozen=True, slots=True)
 class QueueExited:
-    """A call left a queue; entered_at names the entry it closes. Table: QueueEntry."""
+    """A call left a queue. ``entered_at`` is the ``at`` of its queue_entered fact."""
 
     KIND: ClassVar[str] = "queue_exited"
     call_uuid: str
     queue: str
     entered_at: float
-    exited_at: float
     wait_seconds: float
     outcome: str  # QUEUE_OUTCOMES
     agent_id: int | None = None  # who answered, for outcome "answered"
@@ -199,13 +193,12 @@ class QueueExited:
 
 @dataclass(frozen=True, slots=True)
 class CallAbandoned:
-    """呼损: the caller hung up while waiting in a queue. Table: QueueEntry (outcome abandoned)."""
+    """呼损: the caller hung up while waiting in a queue. ``at``: when the caller gave up."""
 
     KIND: ClassVar[str] = "call_abandoned"
     call_uuid: str
     queue: str
-    entered_at: float
-    abandoned_at: float
+    entered_at: float  # the ``at`` of the queue_entered fact
     wait_seconds: float
     position: int  # position when the caller gave up
 
@@ -219,20 +212,20 @@ class CallAbandoned:
 
 @dataclass(frozen=True, slots=True)
 class RecordingSaved:
-    """A recording file was closed on disk. Table: Recording."""
+    """A recording file was closed on disk. ``at``: when it was saved."""
 
     KIND: ClassVar[str] = "recording_saved"
     call_uuid: str
     path: str
-    duration_seconds: float
-    size_bytes: int
+    duration: float  # seconds
+    size: int  # bytes
     channels: int  # 1 mono, 2 stereo (caller left, agent right)
-    saved_at: float
     agent_id: int | None = None
 
     def __post_init__(self) -> None:
         _require(self.channels in (1, 2), "channels must be 1 or 2")
-        _check_not_negative(self.size_bytes, "size_bytes")
+        _check_not_negative(self.size, "size")
+        _check_not_negative(self.duration, "duration")
 
     @property
     def subject(self) -> str:
@@ -241,12 +234,11 @@ class RecordingSaved:
 
 @dataclass(frozen=True, slots=True)
 class SurveyScored:
-    """The caller rated the call after it (1 = very unsatisfied ... 4 = very satisfied)."""
+    """The caller rated the call (1 very unsatisfied ... 4 very satisfied). ``at``: when."""
 
     KIND: ClassVar[str] = "survey_scored"
     call_uuid: str
     score: int
-    scored_at: float
     agent_id: int | None = None
     queue: str = ""
 
@@ -260,15 +252,14 @@ class SurveyScored:
 
 @dataclass(frozen=True, slots=True)
 class IvrPathTaken:
-    """The path one call took through an IVR flow. Table: IvrPath."""
+    """The path one call took through an IVR flow. ``at``: when the flow finished."""
 
     KIND: ClassVar[str] = "ivr_path"
     call_uuid: str
     flow: str
     started_at: float
-    finished_at: float
     nodes: list[str] = field(default_factory=list)  # node ids in the order visited
-    digits: list[str] = field(default_factory=list)  # DTMF input collected, one per prompt
+    digits: dict[str, Any] = field(default_factory=dict)  # DTMF input, by node id
     variables: dict[str, Any] = field(default_factory=dict)
     exit: str = ""  # how the flow ended: "queue:<code>", "hangup", "transfer:<number>"...
 
@@ -279,12 +270,11 @@ class IvrPathTaken:
 
 @dataclass(frozen=True, slots=True)
 class SupervisorActionTaken:
-    """Audit of a supervisor's intervention. Table: SupervisorAction."""
+    """Audit of a supervisor's intervention. ``at``: when it was carried out."""
 
     KIND: ClassVar[str] = "supervisor_action"
     supervisor_id: int  # accounts.User id
     action: str  # SUPERVISOR_ACTIONS
-    acted_at: float
     result: str  # ACTION_RESULTS
     target_agent_id: int | None = None
     target_call_uuid: str = ""
@@ -301,18 +291,17 @@ class SupervisorActionTaken:
 
 @dataclass(frozen=True, slots=True)
 class VoicemailLeft:
-    """A caller left a voicemail for an agent group. Table: Voicemail."""
+    """A caller left a voicemail for an agent group. ``at``: when the message was saved."""
 
     KIND: ClassVar[str] = "voicemail_left"
     call_uuid: str
     path: str
-    duration_seconds: float
-    left_at: float
+    duration: float  # seconds
     caller: str = ""
     group_id: int | None = None  # telephony AgentGroup id
 
     def __post_init__(self) -> None:
-        _check_not_negative(self.duration_seconds, "duration_seconds")
+        _check_not_negative(self.duration, "duration")
 
     @property
     def subject(self) -> str:
@@ -402,7 +391,7 @@ def decode_fact(kind: str, payload: Any) -> Fact:
     """Build the typed fact for a stream entry; raises FactError when it does not fit.
 
     Keys the catalogue does not know are ignored, so a newer daemon may add optional fields
-    before the persister learns them.
+    before the persister learns them; None for a field that has a default means the default.
     """
     cls = FACT_TYPES.get(kind)
     if cls is None:
@@ -411,9 +400,13 @@ def decode_fact(kind: str, payload: Any) -> Fact:
     annotations = _FIELD_TYPES[kind]
     values: dict[str, Any] = {}
     for spec in fields(cls):
+        has_default = spec.default is not MISSING or spec.default_factory is not MISSING
+        if payload.get(spec.name) is None and has_default:
+            # The daemon's models hold None for "not known"; the catalogue's default says so.
+            continue
         if spec.name in payload:
             values[spec.name] = _coerce(payload[spec.name], annotations[spec.name], spec.name)
-        elif spec.default is MISSING and spec.default_factory is MISSING:
+        else:
             raise FactError(f"payload lacks {spec.name!r}")
     try:
         return cls(**values)
@@ -500,7 +493,8 @@ class FactWriter:
         """Append a typed fact under its own kind and subject."""
         return self.emit(fact.KIND, fact.subject, asdict(fact), at)
 
-    # Typed helpers, one per kind. Times are UNIX epoch seconds; a missing time means now.
+    # Typed helpers, one per kind. ``at`` is when the fact happened (epoch seconds, default
+    # now); the payload's own times (started_at, entered_at...) are also epoch seconds.
 
     def call_started(
         self,
@@ -509,13 +503,11 @@ class FactWriter:
         direction: str,
         caller: str,
         callee: str,
-        started_at: float | None = None,
         did: str = "",
         node: str = "",
+        at: float | None = None,
     ) -> str:
-        started = _now(started_at)
-        fact = CallStarted(call_uuid, direction, caller, callee, started, did, node)
-        return self.record(fact, started)
+        return self.record(CallStarted(call_uuid, direction, caller, callee, did, node), at)
 
     def call_ended(
         self,
@@ -526,7 +518,6 @@ class FactWriter:
         callee: str,
         started_at: float,
         hangup_cause: str,
-        ended_at: float | None = None,
         answered_at: float | None = None,
         did: str = "",
         queue: str = "",
@@ -535,15 +526,14 @@ class FactWriter:
         recording_path: str = "",
         hangup_by: str = "",
         node: str = "",
+        at: float | None = None,
     ) -> str:
-        ended = _now(ended_at)
         fact = CallEnded(
             call_uuid=call_uuid,
             direction=direction,
             caller=caller,
             callee=callee,
             started_at=started_at,
-            ended_at=ended,
             hangup_cause=hangup_cause,
             answered_at=answered_at,
             did=did,
@@ -554,7 +544,7 @@ class FactWriter:
             hangup_by=hangup_by,
             node=node,
         )
-        return self.record(fact, ended)
+        return self.record(fact, at)
 
     def leg_ended(
         self,
@@ -565,34 +555,31 @@ class FactWriter:
         number: str,
         started_at: float,
         hangup_cause: str,
-        ended_at: float | None = None,
         answered_at: float | None = None,
         agent_id: int | None = None,
+        at: float | None = None,
     ) -> str:
-        ended = _now(ended_at)
         fact = LegEnded(
-            leg_uuid, call_uuid, party, number, started_at, ended, hangup_cause, answered_at,
-            agent_id,
-        )  # fmt: skip
-        return self.record(fact, ended)
+            leg_uuid, call_uuid, party, number, started_at, hangup_cause, answered_at, agent_id
+        )
+        return self.record(fact, at)
 
     def agent_state_changed(
         self,
         *,
         agent_id: int,
-        old_state: str,
-        new_state: str,
-        old_state_seconds: float,
+        old: str,
+        new: str,
         reason: str = "",
-        changed_at: float | None = None,
+        duration: float | None = None,
+        call_uuid: str = "",
+        at: float | None = None,
     ) -> str:
-        changed = _now(changed_at)
-        fact = AgentStateChanged(agent_id, old_state, new_state, changed, old_state_seconds, reason)
-        return self.record(fact, changed)
+        return self.record(AgentStateChanged(agent_id, old, new, reason, duration, call_uuid), at)
 
-    def queue_entered(self, *, call_uuid: str, queue: str, entered_at: float, position: int) -> str:
+    def queue_entered(self, *, call_uuid: str, queue: str, position: int, entered_at: float) -> str:
         """``entered_at`` names the queue entry: pass the same value to queue_exited."""
-        return self.record(QueueEntered(call_uuid, queue, entered_at, position), entered_at)
+        return self.record(QueueEntered(call_uuid, queue, position, entered_at), entered_at)
 
     def queue_exited(
         self,
@@ -601,17 +588,16 @@ class FactWriter:
         queue: str,
         entered_at: float,
         outcome: str,
-        exited_at: float | None = None,
         agent_id: int | None = None,
         position: int | None = None,
         overflow_target: str = "",
+        at: float | None = None,
     ) -> str:
-        exited = _now(exited_at)
+        exited = _now(at)
         fact = QueueExited(
             call_uuid=call_uuid,
             queue=queue,
             entered_at=entered_at,
-            exited_at=exited,
             wait_seconds=max(0.0, exited - entered_at),
             outcome=outcome,
             agent_id=agent_id,
@@ -627,30 +613,25 @@ class FactWriter:
         queue: str,
         entered_at: float,
         position: int,
-        abandoned_at: float | None = None,
+        at: float | None = None,
     ) -> str:
-        abandoned = _now(abandoned_at)
-        fact = CallAbandoned(
-            call_uuid, queue, entered_at, abandoned, max(0.0, abandoned - entered_at), position
-        )
-        return self.record(fact, abandoned)
+        abandoned = _now(at)
+        wait = max(0.0, abandoned - entered_at)
+        return self.record(CallAbandoned(call_uuid, queue, entered_at, wait, position), abandoned)
 
     def recording_saved(
         self,
         *,
         call_uuid: str,
         path: str,
-        duration_seconds: float,
-        size_bytes: int,
+        duration: float,
+        size: int,
         channels: int,
         agent_id: int | None = None,
-        saved_at: float | None = None,
+        at: float | None = None,
     ) -> str:
-        saved = _now(saved_at)
-        fact = RecordingSaved(
-            call_uuid, path, duration_seconds, size_bytes, channels, saved, agent_id
-        )
-        return self.record(fact, saved)
+        fact = RecordingSaved(call_uuid, path, duration, size, channels, agent_id)
+        return self.record(fact, at)
 
     def survey_scored(
         self,
@@ -659,10 +640,9 @@ class FactWriter:
         score: int,
         agent_id: int | None = None,
         queue: str = "",
-        scored_at: float | None = None,
+        at: float | None = None,
     ) -> str:
-        scored = _now(scored_at)
-        return self.record(SurveyScored(call_uuid, score, scored, agent_id, queue), scored)
+        return self.record(SurveyScored(call_uuid, score, agent_id, queue), at)
 
     def ivr_path(
         self,
@@ -671,16 +651,16 @@ class FactWriter:
         flow: str,
         started_at: float,
         nodes: list[str],
-        digits: list[str],
-        variables: dict[str, Any],
+        digits: dict[str, Any] | None = None,
+        variables: dict[str, Any] | None = None,
         exit: str = "",
-        finished_at: float | None = None,
+        at: float | None = None,
     ) -> str:
-        finished = _now(finished_at)
         fact = IvrPathTaken(
-            call_uuid, flow, started_at, finished, list(nodes), list(digits), dict(variables), exit
-        )
-        return self.record(fact, finished)
+            call_uuid, flow, started_at, list(nodes), dict(digits or {}), dict(variables or {}),
+            exit,
+        )  # fmt: skip
+        return self.record(fact, at)
 
     def supervisor_action(
         self,
@@ -691,27 +671,24 @@ class FactWriter:
         target_agent_id: int | None = None,
         target_call_uuid: str = "",
         detail: str = "",
-        acted_at: float | None = None,
+        at: float | None = None,
     ) -> str:
-        acted = _now(acted_at)
         fact = SupervisorActionTaken(
-            supervisor_id, action, acted, result, target_agent_id, target_call_uuid, detail
+            supervisor_id, action, result, target_agent_id, target_call_uuid, detail
         )
-        return self.record(fact, acted)
+        return self.record(fact, at)
 
     def voicemail_left(
         self,
         *,
         call_uuid: str,
         path: str,
-        duration_seconds: float,
+        duration: float,
         caller: str = "",
         group_id: int | None = None,
-        left_at: float | None = None,
+        at: float | None = None,
     ) -> str:
-        left = _now(left_at)
-        fact = VoicemailLeft(call_uuid, path, duration_seconds, left, caller, group_id)
-        return self.record(fact, left)
+        return self.record(VoicemailLeft(call_uuid, path, duration, caller, group_id), at)
 
 
 def _now(moment: float | None) -> float:
