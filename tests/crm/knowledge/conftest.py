@@ -41,3 +41,9 @@ def publish(category, editor, reviewer):
         return services.approve_article(article, by=reviewer)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Users are created in almost every test; real key stretching would dominate the run."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
