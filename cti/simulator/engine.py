@@ -555,7 +555,9 @@ class Switch:
         channel.set_running_state("CS_REPORTING", 11)
         self._cdr_variables(channel)
         channel.set_variable("call_uuid", channel.uuid)
-        channel.fire("CHANNEL_HANGUP_COMPLETE")
+        channel.fire(
+            "CHANNEL_HANGUP_COMPLETE", before=[("Hangup-Cause", channel.hangup_cause or "")]
+        )
         channel.destroy_release.wait()
         self.channels.pop(channel.uuid, None)
         channel.state = 12

@@ -102,6 +102,7 @@ class EventBus:
         self.ipv6 = ipv6
         self._sequence = 0
         self._listeners: list[Callable[[SwitchEvent], None]] = []
+        self._channel_listeners: dict[str, list[Callable[[SwitchEvent], None]]] = {}
 
     def subscribe(self, listener: Callable[[SwitchEvent], None]) -> None:
         self._listeners.append(listener)
@@ -109,6 +110,13 @@ class EventBus:
     def unsubscribe(self, listener: Callable[[SwitchEvent], None]) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    def subscribe_channel(self, uuid: str, listener: Callable[[SwitchEvent], None]) -> None:
+        """Call ``listener`` for the events whose Unique-ID is ``uuid`` (cheap per party)."""
+        self._channel_listeners.setdefault(uuid, []).append(listener)
+
+    def unsubscribe_channel(self, uuid: str) -> None:
+        self._channel_listeners.pop(uuid, None)
 
     def base_headers(self, name: str, site: tuple[str, str, int] | None = None) -> list:
         self._sequence += 1
@@ -151,3 +159,8 @@ class EventBus:
     def fire(self, event: SwitchEvent) -> None:
         for listener in list(self._listeners):
             listener(event)
+        if self._channel_listeners:
+            unique_id = event.get("Unique-ID")
+            if unique_id is not None:
+                for listener in list(self._channel_listeners.get(unique_id, ())):
+                    listener(event)

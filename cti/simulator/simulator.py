@@ -163,6 +163,7 @@ class SwitchSimulator:
         party: Any = None,
         user: str | None = None,
         port: int = 5070,
+        uuid: str | None = None,
     ) -> Channel:
         """An inbound SIP call to ``destination``; returns its channel at once."""
         return self.switch.inbound_call(
@@ -174,6 +175,7 @@ class SwitchSimulator:
             party=party,
             user=user,
             port=port,
+            uuid=uuid,
         )
 
     def channel(self, uuid: str) -> Channel | None:

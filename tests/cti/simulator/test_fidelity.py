@@ -1,0 +1,220 @@
+"""The simulator replays the recorded FreeSWITCH scenarios and must match them.
+
+Each test drives the simulator the way the recorder drove FreeSWITCH (same ESL commands,
+simulated SIP parties doing what sipp did) and compares what came back with the trace:
+the per-channel event-name sequences, the header names of each event (values that vary
+between runs are not compared; neither are channel variables, see docs/simulator.md) and
+the reply texts.
+"""
+
+from __future__ import annotations
+
+import re
+
+import gevent
+import pytest
+
+from cti.simulator import SwitchSimulator
+from cti.simulator.parties import SimulatedAgentEndpoint, SimulatedCaller
+from tests.cti.simulator.tracetools import (
+    EslConnection,
+    EventRecord,
+    Observed,
+    OutboundServer,
+    compare_aligned_headers,
+    header_names_by_event,
+    load_trace,
+    per_channel,
+    traces_available,
+)
+
+pytestmark = pytest.mark.skipif(not traces_available(), reason="fs-traces not available")
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def normalize(text: str) -> str:
+    text = UUID.sub("<uuid>", text)
+    return re.sub(r"\d+", "<n>", text)
+
+
+def replies(observed: Observed) -> list[tuple[str, str]]:
+    return [(kind, normalize(text)) for kind, text in observed.replies]
+
+
+def login(sim: SwitchSimulator, events: str = "event plain ALL") -> EslConnection:
+    connection = EslConnection.connect("127.0.0.1", sim.port)
+    connection.wait_for(lambda f: f.content_type == "auth/request")
+    assert connection.command("auth ClueCon").reply_text == "+OK accepted"
+    connection.command(events)
+    return connection
+
+
+def assert_channels_match(
+    expected: Observed,
+    actual: Observed,
+    skip=None,
+) -> None:
+    want = per_channel(expected.events, skip)
+    got = per_channel(actual.events, skip)
+    assert {role: [e.key for e in evs] for role, evs in got.items()} == {
+        role: [e.key for e in evs] for role, evs in want.items()
+    }
+    assert compare_aligned_headers(want, got) == []
+
+
+def assert_event_shapes_match(expected: Observed, actual: Observed, names: set[str]) -> None:
+    want = header_names_by_event([e for e in expected.events if e.key in names])
+    got = header_names_by_event([e for e in actual.events if e.key in names])
+    assert got == want
+
+
+# ---------------------------------------------------------------------------------- 1
+def test_auth_ok_and_bad(simulator: SwitchSimulator) -> None:
+    bad = EslConnection.connect("127.0.0.1", simulator.port)
+    bad.wait_for(lambda f: f.content_type == "auth/request")
+    bad.send("auth WrongPassword")
+    assert bad.closed.wait(timeout=5)
+    assert bytes(bad.raw) == (load_trace_bytes("auth_ok_and_bad", "c1_bad_password"))
+
+    early = EslConnection.connect("127.0.0.1", simulator.port)
+    early.wait_for(lambda f: f.content_type == "auth/request")
+    early.command("api status")
+    early.send("exit")
+    assert early.closed.wait(timeout=5)
+    assert bytes(early.raw) == load_trace_bytes("auth_ok_and_bad", "c2_command_before_auth")
+
+    main = login(simulator)
+    main.command("api status")
+    main.command("bgapi status")
+    main.command("bgapi status", {"Job-UUID": "d7a1e3c0-0000-4000-8000-000000000001"})
+    main.wait_event("BACKGROUND_JOB", Job_UUID="d7a1e3c0-0000-4000-8000-000000000001")
+    for command in [
+        "api show channels",
+        "api show calls as json",
+        "api show channels as json",
+        "blah",
+        "api no_such_api_command",
+        "api uuid_kill 00000000-0000-4000-8000-000000000000",
+        "api uuid_getvar 00000000-0000-4000-8000-000000000000 foo",
+        "api version",
+        "api global_getvar hold_music",
+        "api sofia status",
+    ]:
+        main.command(command)
+    main.wait_event("HEARTBEAT", timeout=5)
+    main.wait_event("RE_SCHEDULE", timeout=5)
+    for command in [
+        "noevents",
+        "event plain HEARTBEAT CHANNEL_CREATE",
+        "nixevent CHANNEL_CREATE",
+        "noevents",
+    ]:
+        main.command(command)
+    main.send("exit")
+    assert main.closed.wait(timeout=5)
+    expected = load_trace("auth_ok_and_bad", "c3_main")
+    actual = main.observed()
+    assert replies(actual) == replies(expected)
+    assert [e.key for e in actual.events] == [e.key for e in expected.events]
+    assert [e.header_names() for e in actual.events] == [
+        e.header_names() for e in expected.events
+    ]
+
+
+def load_trace_bytes(scenario: str, connection: str) -> bytes:
+    from tests.cti.simulator.tracetools import TRACES
+
+    return (TRACES / scenario / f"{connection}.rx").read_bytes()
+
+
+# ---------------------------------------------------------------------------------- 2
+def test_inbound_answer_playback_hangup(simulator: SwitchSimulator) -> None:
+    connection = login(simulator)
+    caller = SimulatedCaller(simulator, "caller", "sipp caller")
+    caller.dial("7001")
+    assert caller.wait_destroyed(timeout=10)
+    gevent.sleep(0.05)
+    connection.send("exit")
+    connection.closed.wait(timeout=5)
+    expected = load_trace("inbound_answer_playback_hangup", "inbound")
+    actual = connection.observed()
+    assert replies(actual) == replies(expected)
+    assert_channels_match(expected, actual)
+    assert caller.prompts == ["tone_stream://%(1000,0,440)"]
+    assert caller.hangup_cause == "NORMAL_CLEARING"
+
+
+def _not_heartbeat(event: EventRecord) -> bool:
+    return event.name in ("HEARTBEAT", "RE_SCHEDULE")
+
+
+# ---------------------------------------------------------------------------------- 3
+def _execute(connection: EslConnection, app: str, arg: str = "", **headers: str) -> None:
+    fields = {"call-command": "execute", "execute-app-name": app}
+    if arg:
+        fields["execute-app-arg"] = arg
+    fields.update({k.replace("_", "-"): v for k, v in headers.items()})
+    assert connection.command("sendmsg", fields).reply_text == "+OK"
+
+
+def _outbound_setup(simulator: SwitchSimulator) -> OutboundServer:
+    server = OutboundServer()
+    simulator.switch.global_variables["fs_traces_socket_target"] = f"127.0.0.1:{server.port}"
+    return server
+
+
+def test_outbound_socket_ivr(simulator: SwitchSimulator) -> None:
+    inbound = login(simulator)
+    server = _outbound_setup(simulator)
+    caller = SimulatedCaller(simulator, "caller", "sipp caller")
+    caller.press_after_answer(2.5, "12#", interval=0.5)
+    caller.dial("7000")
+    outbound = server.accept()
+    connect = outbound.command("connect")
+    assert connect.headers["Reply-Text"] == "+OK\n"
+    uuid = connect.headers["Unique-ID"]
+    assert outbound.command("myevents").reply_text == "+OK Events Enabled"
+    assert outbound.command("linger").reply_text == "+OK will linger"
+    _execute(outbound, "answer", event_lock="true")
+    outbound.wait_event("CHANNEL_EXECUTE_COMPLETE", uuid, Application="answer")
+    _execute(outbound, "playback", "tone_stream://%(500,0,440)", event_lock="true")
+    outbound.wait_event("CHANNEL_EXECUTE_COMPLETE", uuid, Application="playback")
+    _execute(
+        outbound,
+        "play_and_get_digits",
+        "1 4 1 5000 # tone_stream://%(3000,0,350) tone_stream://%(300,0,200) "
+        "fs_traces_digits \\d+ 3000",
+        Event_UUID="5ee0c0de-0000-4000-8000-000000000003",
+    )
+    done = outbound.wait_event(
+        "CHANNEL_EXECUTE_COMPLETE", uuid, Application="play_and_get_digits"
+    )
+    assert done.get("variable_fs_traces_digits") == "12"
+    assert done.get("Application-UUID") == "5ee0c0de-0000-4000-8000-000000000003"
+    _execute(outbound, "set", "fs_traces_choice=12", event_lock="true")
+    outbound.wait_event("CHANNEL_EXECUTE_COMPLETE", uuid, Application="set")
+    assert outbound.command(f"api uuid_getvar {uuid} fs_traces_choice").body == b"12"
+    reply = outbound.command(
+        "sendmsg", {"call-command": "hangup", "hangup-cause": "NORMAL_CLEARING"}
+    )
+    assert reply.reply_text == "+OK"
+    outbound.wait_for(lambda f: f.content_type == "text/disconnect-notice")
+    assert not caller.destroyed.is_set()
+    outbound.send("exit")
+    assert outbound.closed.wait(timeout=5)
+    assert caller.wait_destroyed(timeout=5)
+    gevent.sleep(0.05)
+    inbound.send("exit")
+    inbound.closed.wait(timeout=5)
+    server.stop()
+
+    expected_out = load_trace("outbound_socket_ivr", "outbound")
+    actual_out = outbound.observed()
+    assert replies(actual_out) == replies(expected_out)
+    assert_channels_match(expected_out, actual_out)
+    assert [kind for kind, _ in actual_out.frames] == [kind for kind, _ in expected_out.frames]
+    expected_in = load_trace("outbound_socket_ivr", "inbound")
+    actual_in = inbound.observed()
+    assert_channels_match(expected_in, actual_in)
+    assert_event_shapes_match(expected_in, actual_in, {"API", "PRIVATE_COMMAND", "DTMF"})
