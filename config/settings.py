@@ -121,6 +121,8 @@ CTI_SOCKET_PORT = env.int("CTI_SOCKET_PORT", default=8084)
 CTI_NODE_NAME = env.str("CTI_NODE_NAME", default="cti-1")
 RECORDINGS_DIR = Path(env.str("RECORDINGS_DIR", default=str(BASE_DIR / "recordings")))
 RECORDING_STEREO = env.bool("RECORDING_STEREO", default=False)
+OUTBOUND_GATEWAY = env.str("OUTBOUND_GATEWAY", default="trunk")
+PROMPTS_DIR = Path(env.str("PROMPTS_DIR", default=str(VAR_DIR / "prompts")))
 CENTER_COUNTRY = env.str("CENTER_COUNTRY", default="CN")
 CENTER_AREA_CODE = env.str("CENTER_AREA_CODE", default="010")
 
