@@ -1,0 +1,1 @@
+"""Work orders (工单): requests that travel through admin-defined workflows to be handled."""
