@@ -317,6 +317,9 @@ class WorkOrderNumberCounter(models.Model):
         verbose_name_plural = _("work order number counters")
         ordering = ("-day",)
 
+    def __str__(self) -> str:
+        return f"{self.day}: {self.last}"
+
 
 class WorkOrderStep(models.Model):
     """One entry of an order's history: who moved it from where to where, when and why."""

@@ -39,3 +39,35 @@ class SelfQueryThrottle:
 
     def retry_after(self, identity: str) -> int:
         return max(int(self.client.ttl(self._key(identity))), 0)
+
+
+class SelfQueryBlocked(Exception):
+    """Too many failed attempts from this client; `retry_after` is in seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def query_for_client(
+    throttle: SelfQueryThrottle, identity: str, number: str, password: str
+) -> dict | None:
+    """lookup_work_order behind the throttle: None on a wrong pair, SelfQueryBlocked when
+    the client failed too often (even a right pair is refused then)."""
+    from crm.workorders.services import lookup_work_order
+
+    if throttle.is_blocked(identity):
+        raise SelfQueryBlocked(throttle.retry_after(identity))
+    result = lookup_work_order(number, password)
+    if result is None:
+        throttle.record_failure(identity)
+    return result
+
+
+def client_identity(request) -> str:
+    """The client's IP address as the web server saw it.
+
+    X-Forwarded-For is not trusted: any client could set it to escape the limit. Behind a
+    reverse proxy, have the proxy set REMOTE_ADDR (e.g. uvicorn/daphne proxy headers).
+    """
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
