@@ -11,5 +11,7 @@ urlpatterns = [
     path("api/telephony/", include("telephony.api.urls")),
     path("api/crm/knowledge/", include("crm.knowledge.api.urls")),
     path("crm/knowledge/", include("crm.knowledge.urls")),
+    path("api/crm/workorders/", include("crm.workorders.api.urls")),
+    path("crm/workorders/", include("crm.workorders.urls")),
     path("", include("accounts.urls")),
 ]
