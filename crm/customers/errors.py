@@ -25,3 +25,12 @@ class BusinessRuleConflict(APIException):
     @classmethod
     def from_error(cls, error: BusinessRuleError) -> BusinessRuleConflict:
         return cls(detail=error.message, code=error.code)
+
+
+def api_error(error: BusinessRuleError) -> APIException:
+    """403 for a refused permission, 409 for any other broken rule; the code is kept."""
+    from rest_framework.exceptions import PermissionDenied
+
+    if error.code == "permission_denied":
+        return PermissionDenied(detail=error.message, code=error.code)
+    return BusinessRuleConflict.from_error(error)

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 from openpyxl import Workbook, load_workbook
 
 from crm.customers.choices import FieldType, VipLevel
@@ -32,13 +32,13 @@ PROGRESS_EVERY = 200
 
 # (attribute, Chinese/English header labels). Imports also accept the attribute name itself.
 STANDARD_COLUMNS: list[tuple[str, Any]] = [
-    ("name", gettext_lazy("Name")),
-    ("phones", gettext_lazy("Phone numbers")),
-    ("vip_level", gettext_lazy("VIP level")),
-    ("owner", gettext_lazy("Owner agent number")),
-    ("region", gettext_lazy("Region")),
-    ("address", gettext_lazy("Address")),
-    ("notes", gettext_lazy("Notes")),
+    ("name", pgettext_lazy("spreadsheet column", "Name")),
+    ("phones", pgettext_lazy("spreadsheet column", "Phone numbers")),
+    ("vip_level", pgettext_lazy("spreadsheet column", "VIP level")),
+    ("owner", pgettext_lazy("spreadsheet column", "Owner agent number")),
+    ("region", pgettext_lazy("spreadsheet column", "Region")),
+    ("address", pgettext_lazy("spreadsheet column", "Address")),
+    ("notes", pgettext_lazy("spreadsheet column", "Notes")),
 ]
 PHONE_SEPARATORS = re.compile(r"[,;，；/\n]+")
 
