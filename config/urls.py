@@ -13,5 +13,11 @@ urlpatterns = [
     path("crm/knowledge/", include("crm.knowledge.urls")),
     path("api/crm/workorders/", include("crm.workorders.api.urls")),
     path("crm/workorders/", include("crm.workorders.urls")),
+    path("api/crm/", include("crm.customers.api.urls")),
+    path("api/crm/", include("crm.records.api.urls")),
+    path("api/crm/", include("crm.coupons.api.urls")),
+    path("crm/records/", include("crm.records.urls")),
+    path("crm/coupons/", include("crm.coupons.urls")),
+    path("crm/", include("crm.customers.urls")),
     path("", include("accounts.urls")),
 ]
