@@ -32,20 +32,27 @@ local function csv_without(csv, item)
   return table.concat(kept, ',')
 end
 
--- Re-derive the indexes that depend on an agent's hash: per-group ready sets (ready and
--- registered), the delayed schedule (ready but held back) and the wrap-up schedule.
+-- Re-derive the indexes that depend on an agent's hash: per-group ready hashes (agent id ->
+-- packed live stats, for ready and registered agents), the delayed schedule (ready but held
+-- back) and the wrap-up schedule.
 local function sync(id, now)
   local key = agent_key(id)
-  local f = redis.call('HMGET', key, 'status', 'registered', 'groups', 'available_at')
+  local f = redis.call('HMGET', key, 'status', 'registered', 'groups', 'available_at',
+    'calls_today', 'talk_today', 'day', 'idle_since')
   local status, registered, groups = f[1], f[2], f[3]
   local available_at = tonumber(f[4]) or 0
   local ready = status == 'ready' and registered == '1'
   if groups then
+    local packed = ''
+    if ready then
+      packed = id .. ',ready,1,' .. (f[4] or '0') .. ',' .. (f[5] or '') .. ',' .. (f[6] or '')
+        .. ',' .. (f[7] or '') .. ',' .. (f[8] or '')
+    end
     for group in string.gmatch(groups, '[^,]+') do
       if ready then
-        redis.call('SADD', P .. 'group:' .. group .. ':ready', id)
+        redis.call('HSET', P .. 'group:' .. group .. ':ready', id, packed)
       else
-        redis.call('SREM', P .. 'group:' .. group .. ':ready', id)
+        redis.call('HDEL', P .. 'group:' .. group .. ':ready', id)
       end
     end
   end
@@ -95,7 +102,7 @@ if not csv_contains(allowed, old) then return {'ILLEGAL', old} end
 local groups = redis.call('HGET', key, 'groups') or ''
 for group in string.gmatch(groups, '[^,]+') do
   redis.call('SREM', P .. 'group:' .. group .. ':logged_in', id)
-  redis.call('SREM', P .. 'group:' .. group .. ':ready', id)
+  redis.call('HDEL', P .. 'group:' .. group .. ':ready', id)
 end
 redis.call('SREM', P .. 'agents:logged_in', id)
 redis.call('HSET', key, 'status', 'logged_out', 'reason', '', 'call', '', 'changed_at', ARGV[4])
@@ -125,23 +132,26 @@ sync(id, now)
 return {old, ARGV[4], redis.call('HGET', key, 'status') or 'logged_out'}
 """
 
-# ARGV: prefix, group, rotation key ('' for none), today, extra ids csv.
-# Returns logged-in count, rotation pointer, today's date marker, then eight fields per agent
-# (id, status, registered, available_at, calls, talk, day, idle_since) for every agent of the
-# group's ready set followed by the extra (preferred) agents.
+# ARGV: prefix, group, rotation key ('' for none), extra ids csv.
+# Returns the logged-in count, the rotation pointer, and one string packing the live stats of
+# every agent in the group's ready hash followed by the extra (preferred) agents: records
+# separated by ';', fields (id, status, registered, available_at, calls, talk, day,
+# idle_since) by ','. The ready hash holds the records already packed, so routing reads one
+# hash and the client parses one string, however large the group.
 FETCH_GROUP = r"""
 local group = ARGV[2]
-local result = {redis.call('SCARD', P .. 'group:' .. group .. ':logged_in'), false}
-if ARGV[3] ~= '' then result[2] = redis.call('GET', ARGV[3]) end
-local ids = redis.call('SMEMBERS', P .. 'group:' .. group .. ':ready')
-for id in string.gmatch(ARGV[5], '[^,]+') do ids[#ids + 1] = id end
-for _, id in ipairs(ids) do
+local pointer = false
+if ARGV[3] ~= '' then pointer = redis.call('GET', ARGV[3]) end
+local records = redis.call('HVALS', P .. 'group:' .. group .. ':ready')
+for id in string.gmatch(ARGV[4], '[^,]+') do
   local f = redis.call('HMGET', agent_key(id), 'status', 'registered', 'available_at',
     'calls_today', 'talk_today', 'day', 'idle_since')
-  result[#result + 1] = id
-  for i = 1, 7 do result[#result + 1] = f[i] or '' end
+  records[#records + 1] = id .. ',' .. (f[1] or '') .. ',' .. (f[2] or '') .. ','
+    .. (f[3] or '') .. ',' .. (f[4] or '') .. ',' .. (f[5] or '') .. ',' .. (f[6] or '') .. ','
+    .. (f[7] or '')
 end
-return result
+return {redis.call('SCARD', P .. 'group:' .. group .. ':logged_in'), pointer,
+  table.concat(records, ';')}
 """
 
 # Returns OK followed by id/extension pairs, or NONE with the ready count and position.
@@ -195,7 +205,7 @@ end
 redis.call('ZADD', waiting, tonumber(redis.call('HGET', ckey, 'score')), member)
 redis.call('ZADD', P .. 'queue:' .. queue .. ':arrivals',
   tonumber(redis.call('HGET', ckey, 'arrived_at')), uuid)
-return {'NONE', redis.call('SCARD', P .. 'group:' .. group .. ':ready'),
+return {'NONE', redis.call('HLEN', P .. 'group:' .. group .. ':ready'),
   redis.call('ZRANK', waiting, member) + 1}
 """
 

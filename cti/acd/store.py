@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import redis
@@ -133,9 +133,11 @@ class Answered:
     cancel_agents: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class LiveAgent:
-    """An agent's live stats as read from Redis (counters already reset for a new day)."""
+class LiveAgent(NamedTuple):
+    """An agent's live stats as read from Redis (counters already reset for a new day).
+
+    A named tuple: routing reads a hundred of these per call and tuples build fastest.
+    """
 
     id: int
     status: AgentStatus
@@ -479,17 +481,16 @@ class AcdStore:
         today = self.today(now)
         rotation = self.rotation_key(rotation_queue) if rotation_queue else ""
         extra = ",".join(str(agent_id) for agent_id in extra_agents)
-        raw = self._fetch_group(args=[self.prefix, group_id, rotation, today, extra])
+        raw = self._fetch_group(args=[self.prefix, group_id, rotation, extra])
         agents = []
-        for offset in range(2, len(raw), 8):
-            agent_id, status, registered, available_at, calls, talk, day, idle = raw[
-                offset : offset + 8
-            ]
+        ready = AgentStatus.READY
+        for record in raw[2].split(";") if raw[2] else ():
+            agent_id, status, registered, available_at, calls, talk, day, idle = record.split(",")
             same_day = day == today
             agents.append(
                 LiveAgent(
                     int(agent_id),
-                    AgentStatus(status) if status else AgentStatus.LOGGED_OUT,
+                    ready if status == "ready" else AgentStatus(status or "logged_out"),
                     registered == "1",
                     float(available_at or 0),
                     int(calls) if same_day and calls else 0,

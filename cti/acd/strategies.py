@@ -54,9 +54,13 @@ class WaitingCall:
     arrived_at: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AgentCandidate:
-    """An agent of the queue's group with its live state, config and today's statistics."""
+    """An agent of the queue's group with its live state, config and today's statistics.
+
+    Not frozen: the router builds a hundred of these per call, and a frozen dataclass's
+    constructor is several times slower. Strategies never modify them.
+    """
 
     id: int
     status: AgentStatus

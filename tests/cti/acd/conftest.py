@@ -73,13 +73,17 @@ def queue_config(code: str, group: int = 1, **overrides: Any) -> dict[str, Any]:
 
 
 def snapshot(agents: list[dict[str, Any]], queues: list[dict[str, Any]]) -> ConfigSnapshot:
-    groups = sorted({m["group"] for a in agents for m in a["groups"]} | {q["group"] for q in queues})
+    groups = sorted(
+        {m["group"] for a in agents for m in a["groups"]} | {q["group"] for q in queues}
+    )
     return ConfigSnapshot.from_data(
         {
             "version": 1,
             "agents": agents,
             "queues": queues,
-            "groups": [{"id": g, "name": f"g{g}", "kind": "team", "supervisors": []} for g in groups],
+            "groups": [
+                {"id": g, "name": f"g{g}", "kind": "team", "supervisors": []} for g in groups
+            ],
         }
     )
 
