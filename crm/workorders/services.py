@@ -110,8 +110,8 @@ def _place_on_node(order: WorkOrder, node: WorkflowNode, now: dt.datetime) -> No
 
 
 def _set_status(order: WorkOrder, target: str) -> None:
-    if order.status == target:
-        return
+    if order.status == target and target in ACTIVE_STATUSES:
+        return  # moving between nodes while in progress
     if not work_order_transition_allowed(order.status, target):
         raise WorkOrderError(
             "status_not_allowed",
