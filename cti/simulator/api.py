@@ -232,6 +232,7 @@ class ApiCommands:
             leg = self.switch.originate(dial_string, timeout=timeout, extra_variables=extra)
         except OriginateError as error:
             return f"-ERR {error.cause}\n"
+        self.switch.flip_caller_id(leg)
         self.switch.call_update(leg)
         if extension.startswith("&"):
             inner = extension[1:]
@@ -254,6 +255,7 @@ class ApiCommands:
         if leg.down:
             return
         leg.set_running_state("CS_EXECUTE", 4)
+        leg.break_requested = True
         leg.signal()
 
     # -- uuid commands ---------------------------------------------------------------
@@ -513,7 +515,7 @@ class ApiCommands:
         if as_json:
             if not rows:
                 return '{"row_count": 0}\n'
-            return json.dumps({"row_count": len(rows), "rows": rows}, separators=(",", ":")) + "\n"
+            return json.dumps({"row_count": len(rows), "rows": rows}, separators=(",", ":"))
         lines = [",".join(columns)]
         lines.extend(",".join(row.get(column, "") for column in columns) for row in rows)
         body = "\n".join(lines) if rows else ""

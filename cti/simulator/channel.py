@@ -149,6 +149,13 @@ class CallerProfile:
         copy.times = dict(self.times) if self.times else None
         return copy
 
+    def clone_for_other_leg(self) -> CallerProfile:
+        """The copy FreeSWITCH keeps as the other leg's profile (no index, no transfer)."""
+        copy = self.clone()
+        copy.profile_index = ""
+        copy.transfer_source = ""
+        return copy
+
     def headers(self, prefix: str) -> list[tuple[str, str]]:
         out = [
             (f"{prefix}-Direction", self.direction),
@@ -225,6 +232,7 @@ class Channel:
         self.hangup_cause: str | None = None
         self.down = False
         self.destroyed = gevent.event.Event()
+        self.hungup = gevent.event.Event()
         self.partner: Channel | None = None
         self.held = False
         self.private_events: gevent.queue.Queue = gevent.queue.Queue()
@@ -414,6 +422,16 @@ class Channel:
     def pending_work(self) -> bool:
         """A transfer or uuid_bridge is waiting: the running application must end."""
         return self.transfer_target is not None or self.bridge_request is not None
+
+    def sleep_while_up(self, seconds: float) -> bool:
+        """Sleep simulated ``seconds`` unless the channel hangs up; True if it stayed up.
+
+        For the far end (parties and endpoints): unlike :meth:`wait`, breaks and transfers
+        of the channel do not cut the sleep short.
+        """
+        if self.down:
+            return False
+        return not self.hungup.wait(timeout=self.clock.real_seconds(seconds))
 
     def hold_destroy(self) -> None:
         self.destroy_holds += 1

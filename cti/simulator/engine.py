@@ -488,6 +488,7 @@ class Switch:
         channel.set_variable("hangup_cause", cause)
         channel.set_variable("hangup_cause_q850", HANGUP_CAUSE_CODES.get(cause, 16))
         channel.fire("CHANNEL_HANGUP")
+        channel.hungup.set()
         channel.signal()
         for waiter in channel.answer_waiters:
             waiter.set()
@@ -674,6 +675,9 @@ class Switch:
         if channel.ring_ready or channel.down:
             return
         channel.ring_ready = True
+        if channel.caller_profile is not None and not channel.caller_profile.network_addr:
+            endpoint = channel.party
+            channel.caller_profile.network_addr = getattr(endpoint, "host", "127.0.0.1")
         channel.set_time("progress")
         channel.fire("CHANNEL_PROGRESS")
         channel.set_callstate("RINGING")
@@ -1006,39 +1010,40 @@ class Switch:
         leg = Channel(self.bus, self.clock, leg_uuid, name, "outbound")
         self._register(leg)
         leg.hit_dialplan = False
-        cid_number = variables.get("origination_caller_id_number") or (
-            caller.caller_profile.caller_id_number
-            if caller and caller.caller_profile
-            else "0000000000"
-        )
-        cid_name = variables.get("origination_caller_id_name") or (
-            caller.caller_profile.caller_id_name
-            if caller and caller.caller_profile
-            else "FreeSWITCH"
-        )
         now_us = self.clock.now_us()
-        profile = CallerProfile(
-            direction="outbound",
-            logical_direction="outbound",
-            dialplan="XML" if caller is None else "",
-            caller_id_name=cid_name,
-            caller_id_number=cid_number,
-            orig_caller_id_name=cid_name,
-            orig_caller_id_number=cid_number,
-            network_addr=endpoint.host if endpoint.mode != "unreachable" else "",
-            ani=cid_number,
-            destination_number=destination,
-            uuid=leg.uuid,
-            source="src/switch_ivr_originate.c",
-            context="default",
-            chan_name=name,
-        )
-        assert profile.times is not None
-        profile.times["profile_created"] = now_us
-        profile.times["created"] = now_us
+        if caller is not None and caller.caller_profile is not None:
+            # FreeSWITCH clones the originator's profile for the new leg.
+            profile = caller.caller_profile.clone()
+            profile.transfer_source = ""
+            profile.callee_id_name = ""
+            profile.callee_id_number = ""
+        else:
+            profile = CallerProfile(
+                caller_id_number="0000000000",
+                source="src/switch_ivr_originate.c",
+                context="default",
+            )
+        profile.direction = "outbound"
+        profile.logical_direction = "outbound"
+        if variables.get("origination_caller_id_name"):
+            profile.caller_id_name = variables["origination_caller_id_name"]
+        if variables.get("origination_caller_id_number"):
+            profile.caller_id_number = variables["origination_caller_id_number"]
+            profile.ani = profile.caller_id_number
+        if caller is None:
+            profile.ani = profile.caller_id_number
+        profile.orig_caller_id_name = profile.caller_id_name
+        profile.orig_caller_id_number = profile.caller_id_number
+        profile.callee_id_name = "Outbound Call"
+        profile.callee_id_number = destination
+        profile.destination_number = destination
+        profile.uuid = leg.uuid
+        profile.chan_name = name
+        profile.profile_index = "1"
+        profile.times = {key: 0 for key in (profile.times or {})}
         leg.caller_profile = profile
         if caller is not None and caller.caller_profile is not None:
-            leg.other_profile = caller.caller_profile.clone()
+            leg.other_profile = caller.caller_profile.clone_for_other_leg()
             leg.other_type = "originator"
             leg.set_variable("originator", caller.uuid)
         leg.running_state = "CS_NONE"
@@ -1094,31 +1099,31 @@ class Switch:
         return leg
 
     def _endpoint_answer(self, endpoint: Endpoint, leg: Channel) -> None:
-        if leg.wait(endpoint.answer_delay) != "timeout":
+        if not leg.sleep_while_up(endpoint.answer_delay):
             return
         self.answer(leg)
-        self._flip_caller_id(leg)
         if endpoint.on_answer is not None:
             endpoint.on_answer(leg)
         for delay, digits in endpoint.dtmf_script:
-            if leg.wait(delay) != "timeout":
+            if not leg.sleep_while_up(delay):
                 return
             for digit in digits:
                 self.receive_dtmf(leg, digit)
         if endpoint.talk_time is not None:
-            if leg.wait(endpoint.talk_time) in ("timeout", "break"):
+            if leg.sleep_while_up(endpoint.talk_time):
                 self.hangup(leg, "NORMAL_CLEARING")
 
-    def _flip_caller_id(self, leg: Channel) -> None:
+    def flip_caller_id(self, leg: Channel) -> None:
+        """switch_channel_flip_cid: an originated leg now shows the callee as its caller."""
         profile = leg.caller_profile
         if profile is None:
             return
         leg.set_variable("pre_transfer_caller_id_number", profile.caller_id_number)
-        profile.callee_id_name = profile.caller_id_name
-        profile.callee_id_number = profile.caller_id_number
-        profile.caller_id_name = "Outbound Call"
-        profile.caller_id_number = profile.destination_number
-        profile.logical_direction = "inbound"
+        old_name, old_number = profile.caller_id_name, profile.caller_id_number
+        profile.caller_id_name = profile.callee_id_name
+        profile.caller_id_number = profile.callee_id_number
+        profile.callee_id_name = old_name
+        profile.callee_id_number = old_number
         leg.set_variable("channel_cid_flipped", "yes")
 
     def call_update(self, channel: Channel, bridged_to: Channel | None = None) -> None:
@@ -1158,6 +1163,7 @@ class Switch:
         try:
             leg = self.originate(data, caller=channel)
         except OriginateError as error:
+            self._set_callee_from_dial(channel, data)
             if channel.answered and channel.up:
                 channel.set_callstate("ACTIVE")
             channel.set_variable("originate_disposition", error.cause)
@@ -1168,6 +1174,9 @@ class Switch:
         if channel.down:
             self.hangup(leg, "ORIGINATOR_CANCEL")
             return
+        if channel.caller_profile is not None and leg.caller_profile is not None:
+            channel.caller_profile.callee_id_name = leg.caller_profile.callee_id_name
+            channel.caller_profile.callee_id_number = leg.caller_profile.callee_id_number
         if not channel.answered:
             self.answer(channel)
         else:
@@ -1177,6 +1186,18 @@ class Switch:
         self.bridge(channel, leg)
         if channel.up and channel.variables.get("hangup_after_bridge") == "true":
             self.hangup(channel, leg.hangup_cause or "NORMAL_CLEARING")
+
+    def _set_callee_from_dial(self, channel: Channel, data: str) -> None:
+        _, groups = self.parse_dial_string(data)
+        targets = [t for group in groups for t in group]
+        if not targets or channel.caller_profile is None:
+            return
+        try:
+            _, _, destination = self._resolve(targets[-1])
+        except OriginateError:
+            return
+        channel.caller_profile.callee_id_name = "Outbound Call"
+        channel.caller_profile.callee_id_number = destination
 
     def _handle_cause(self, channel: Channel, cause: str) -> None:
         if channel.down:
@@ -1205,10 +1226,10 @@ class Switch:
         a_leg.set_time("bridged", now)
         b_leg.set_time("bridged", now)
         if b_leg.caller_profile is not None:
-            a_leg.other_profile = b_leg.caller_profile.clone()
+            a_leg.other_profile = b_leg.caller_profile.clone_for_other_leg()
             a_leg.other_type = "originatee"
-        if a_leg.caller_profile is not None:
-            b_leg.other_profile = a_leg.caller_profile.clone()
+        if a_leg.caller_profile is not None and b_leg.other_profile is None:
+            b_leg.other_profile = a_leg.caller_profile.clone_for_other_leg()
             b_leg.other_type = "originator"
         for one, other in ((a_leg, b_leg), (b_leg, a_leg)):
             one.set_variable("last_bridge_to", other.uuid)
@@ -1251,10 +1272,39 @@ class Switch:
         """api uuid_bridge: both legs leave what they run and the A leg bridges them."""
         a_leg.bridge_role = "a"
         b_leg.bridge_role = "b"
+        a_profile, b_profile = a_leg.caller_profile, b_leg.caller_profile
+        self._new_profile_for_bridge(a_leg, b_leg)
+        self._new_profile_for_bridge(b_leg, a_leg)
+        if b_profile is not None:
+            a_leg.other_profile = b_profile.clone_for_other_leg()
+            a_leg.other_type = "originatee"
+        if a_profile is not None:
+            b_leg.other_profile = a_profile.clone_for_other_leg()
+            b_leg.other_type = "originator"
         a_leg.bridge_request = b_leg
         b_leg.bridge_request = a_leg
         a_leg.signal()
         b_leg.signal()
+
+    def _new_profile_for_bridge(self, channel: Channel, other: Channel) -> None:
+        profile = channel.caller_profile
+        if profile is None:
+            return
+        clone = profile.clone()
+        clone.profile_index = str(int(profile.profile_index or "1") + 1)
+        clone.transfer_source = f"{int(self.clock.now())}:{self.new_uuid()}:uuid_br:{other.uuid}"
+        assert clone.times is not None
+        clone.times["profile_created"] = self.clock.now_us()
+        other_profile = other.caller_profile
+        if other_profile is not None:
+            if channel.bridge_role == "a":
+                clone.callee_id_name = other_profile.callee_id_name
+                clone.callee_id_number = other_profile.callee_id_number
+            else:
+                clone.caller_id_name = other_profile.caller_id_name
+                clone.caller_id_number = other_profile.caller_id_number
+        channel.caller_profile = clone
+        channel.set_variable("transfer_source", clone.transfer_source)
 
     def _uuid_bridge_service(self, channel: Channel) -> None:
         other = channel.bridge_request

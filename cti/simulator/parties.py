@@ -106,7 +106,7 @@ class SimulatedCaller:
         started = self.simulator.clock.now()
         for delay, action in sorted(self._steps, key=lambda step: step[0]):
             remaining = started + delay - self.simulator.clock.now()
-            if remaining > 0 and channel.wait(remaining) == "hangup":
+            if remaining > 0 and not channel.sleep_while_up(remaining):
                 return
             if channel.down:
                 return
@@ -215,7 +215,7 @@ class SimulatedAgentEndpoint:
         channel = self.current_channel
         if channel is not None and not channel.answered:
             self.simulator.switch.answer(channel)
-            self.simulator.switch._flip_caller_id(channel)
+            self.simulator.switch.flip_caller_id(channel)
 
     def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
         channel = self.current_channel

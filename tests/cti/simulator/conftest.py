@@ -70,8 +70,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def simulator() -> Iterator[SwitchSimulator]:
-    """A running simulator with the fs-traces dialplan, 20x faster than real time."""
-    sim = SwitchSimulator(dialplan_xml=FS_TRACES_DIALPLAN, speed=0.05)
+    """A running simulator with the fs-traces dialplan, 10x faster than real time."""
+    sim = SwitchSimulator(dialplan_xml=FS_TRACES_DIALPLAN, speed=0.1)
     sim.switch.global_variables["fs_traces_socket_target"] = "127.0.0.1:8084"
     sim.start()
     try:

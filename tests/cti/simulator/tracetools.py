@@ -196,6 +196,7 @@ class EslConnection:
         self.frames: list = []
         self.closed = gevent.event.Event()
         self._arrived = gevent.event.Event()
+        self._records: dict[int, EventRecord] = {}
         self._reader = gevent.spawn(self._read)
 
     @classmethod
@@ -250,18 +251,31 @@ class EslConnection:
         )
 
     def wait_event(self, name: str, uuid: str | None = None, timeout: float = 10.0, **match):
+        """The first event (since the connection opened) with that name and headers."""
+        needle = f"Event-Name: {name}".encode()
+        json_needle = f'"Event-Name":"{name}"'.encode()
+
         def predicate(frame) -> bool:
             if not frame.content_type.startswith("text/event-"):
                 return False
-            record = _parse_event_body(frame.content_type, frame.body)
+            if needle not in frame.body and json_needle not in frame.body:
+                return False
+            record = self._record(frame)
             if record.name != name:
                 return False
             if uuid is not None and record.unique_id != uuid:
                 return False
             return all(record.get(k.replace("_", "-")) == v for k, v in match.items())
 
-        frame = self.wait_for(predicate, timeout)
-        return _parse_event_body(frame.content_type, frame.body)
+        return self._record(self.wait_for(predicate, timeout))
+
+    def _record(self, frame) -> EventRecord:
+        key = id(frame)
+        record = self._records.get(key)
+        if record is None:
+            record = _parse_event_body(frame.content_type, frame.body)
+            self._records[key] = record
+        return record
 
     def observed(self) -> Observed:
         return parse_stream(bytes(self.raw))
