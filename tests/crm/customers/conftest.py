@@ -9,11 +9,14 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture
-def eager_celery(settings, monkeypatch):
-    """Celery tasks run in-process; the job rows and their progress stay real."""
+def eager_celery(settings):
+    """Celery tasks run in-process; the job rows and their progress stay real.
+
+    The Celery app read Django's settings when it was configured, so its own conf is set too.
+    """
     from config.celery import app
 
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    monkeypatch.setattr(app.conf, "task_always_eager", True)
-    monkeypatch.setattr(app.conf, "task_eager_propagates", True)
-    return app
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    yield app
+    app.conf.update(task_always_eager=False, task_eager_propagates=False)

@@ -34,7 +34,11 @@ def upload(rows, name="customers.xlsx"):
 @pytest.fixture
 def gender():
     return FieldFactory(
-        key="gender", label="性别", label_en="Gender", field_type=FieldType.CHOICE, choices=["男", "女"]
+        key="gender",
+        label="性别",
+        label_en="Gender",
+        field_type=FieldType.CHOICE,
+        choices=["男", "女"],
     )
 
 
@@ -85,7 +89,7 @@ def test_one_bad_row_imports_nothing_and_reports_rows(gender):
 def test_good_file_imports_every_row_with_numbers_and_fields(gender):
     rows = [
         ["姓名", "电话号码", "VIP等级", "性别", "地区"],
-        ["张三", "13800138000；62345678", "黄金", "男", "北京"],
+        ["张三", "13800138000；62345678", "金卡", "男", "北京"],
         ["李四", 13900139000, "", "女", ""],
         [None, None, None, None, None],
     ]
@@ -165,10 +169,18 @@ def test_large_import_runs_as_a_task_with_progress(make_user, eager_celery, monk
 
 def test_export_of_a_filtered_list_writes_matching_rows(make_user, gender):
     user = make_user("bo", "backoffice")
-    create_customer(name="金卡甲", phones=["13800138000"], vip_level=VipLevel.GOLD,
-                    custom_fields={"gender": "女"})
-    create_customer(name="金卡乙", phones=["13900139000"], vip_level=VipLevel.GOLD,
-                    custom_fields={"gender": "男"})
+    create_customer(
+        name="金卡甲",
+        phones=["13800138000"],
+        vip_level=VipLevel.GOLD,
+        custom_fields={"gender": "女"},
+    )
+    create_customer(
+        name="金卡乙",
+        phones=["13900139000"],
+        vip_level=VipLevel.GOLD,
+        custom_fields={"gender": "男"},
+    )
     create_customer(name="普通丙", phones=["13700137000"])
     job = jobs.create_export_job({"vip_level": ["gold"], "cf_gender": "女"}, by_user=user)
     job = jobs.start_export_job(job)
