@@ -10,7 +10,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, Throttled, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -97,7 +97,8 @@ class WorkOrderViewSet(
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.EscalateSerializer, responses={201: s.WorkOrderSerializer})
-    @action(detail=False, methods=["post"])
+    # Agents may not create orders, only escalate their records: the service checks that.
+    @action(detail=False, methods=["post"], permission_classes=(IsAuthenticated,))
     def escalate(self, request):
         """Open a work order from a service record (agents: their own records)."""
         payload = s.EscalateSerializer(data=request.data)
@@ -209,8 +210,9 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return super().get_queryset().filter(recipient=self.request.user)
 
     @extend_schema(request=None, responses=s.NotificationSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=(IsAuthenticated,))
     def read(self, request, pk=None):
+        """Mark one of your notifications read."""
         notification = get_object_or_404(self.get_queryset(), pk=pk)
         services.mark_notification_read(notification, by=request.user)
         return Response(s.NotificationSerializer(notification).data)
