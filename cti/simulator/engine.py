@@ -1080,17 +1080,13 @@ class Switch:
         if endpoint.mode == "unreachable":
             self.hangup(leg, "NORMAL_TEMPORARY_FAILURE")
             raise OriginateError("NORMAL_TEMPORARY_FAILURE")
-        if endpoint.mode == "busy" or (
-            endpoint.busy
-            and endpoint.mode == "answer"
-            and len(endpoint.channels) > 1
-            and any(c.up and c is not leg for c in endpoint.channels)
-        ):
-            self.ring_ready(leg)
+        if endpoint.mode in ("busy", "reject") and leg.caller_profile is not None:
+            # A SIP answer (486/603) came back: the leg now knows the peer's address.
+            leg.caller_profile.network_addr = leg.caller_profile.network_addr or endpoint.host
+        if endpoint.mode == "busy":
             self.hangup(leg, "USER_BUSY")
             raise OriginateError("USER_BUSY")
         if endpoint.mode == "reject":
-            self.ring_ready(leg)
             self.hangup(leg, "CALL_REJECTED")
             raise OriginateError("CALL_REJECTED")
         self.ring_ready(leg)
@@ -1177,6 +1173,7 @@ class Switch:
         if channel.caller_profile is not None and leg.caller_profile is not None:
             channel.caller_profile.callee_id_name = leg.caller_profile.callee_id_name
             channel.caller_profile.callee_id_number = leg.caller_profile.callee_id_number
+        self._link(channel, leg)
         if not channel.answered:
             self.answer(channel)
         else:
@@ -1240,7 +1237,8 @@ class Switch:
 
     def bridge(self, a_leg: Channel, b_leg: Channel, via_uuid_bridge: bool = False) -> None:
         """switch_ivr_multi_threaded_bridge, run on the A leg's session."""
-        self._link(a_leg, b_leg)
+        if a_leg.partner is not b_leg:
+            self._link(a_leg, b_leg)
         ids = [("Bridge-A-Unique-ID", a_leg.uuid), ("Bridge-B-Unique-ID", b_leg.uuid)]
         a_leg.fire("CHANNEL_BRIDGE", before=ids)
         b_leg.set_running_state("CS_EXCHANGE_MEDIA", 5)

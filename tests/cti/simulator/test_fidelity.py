@@ -312,3 +312,96 @@ def test_originate_and_uuid_bridge(simulator: SwitchSimulator) -> None:
     assert replies(actual) == replies(expected)
     assert_channels_match(expected, actual)
     assert_event_shapes_match(expected, actual, {"API", "BACKGROUND_JOB", "PRIVATE_COMMAND"})
+
+
+# ---------------------------------------------------------------------------------- 5
+def test_bridge_app_no_answer_then_answer(simulator: SwitchSimulator) -> None:
+    inbound = login(simulator)
+    server = _outbound_setup(simulator)
+    SimulatedAgentEndpoint(simulator, "agent1", mode="no_answer")
+    SimulatedAgentEndpoint(simulator, "agent2", answer_delay=1.0, port=5081)
+    caller = SimulatedCaller(simulator, "caller", "sipp caller")
+    caller.hangup_after_answer(10.0)
+    caller.dial("7000")
+    outbound = server.accept()
+    uuid = outbound.command("connect").headers["Unique-ID"]
+    outbound.command("myevents")
+    assert outbound.command("linger 5").reply_text == "+OK will linger 5 seconds"
+    _execute(outbound, "answer", event_lock="true")
+    outbound.wait_event("CHANNEL_EXECUTE_COMPLETE", uuid, Application="answer")
+    _execute(outbound, "set", "call_timeout=3", event_lock="true")
+    outbound.wait_event("CHANNEL_EXECUTE_COMPLETE", uuid, Application="set")
+    started = simulator.clock.now()
+    _execute(outbound, "bridge", "sofia/internal/sip:agent1@127.0.0.1:5080")
+    failed = outbound.wait_event("CHANNEL_EXECUTE_COMPLETE", uuid, Application="bridge")
+    assert 2.0 <= simulator.clock.now() - started <= 3.3
+    assert failed.get("variable_originate_disposition") == "NO_ANSWER"
+    _execute(outbound, "bridge", "sofia/internal/sip:agent2@127.0.0.1:5081")
+    outbound.wait_for(lambda f: f.content_type == "text/disconnect-notice")
+    notice_time = simulator.clock.now()
+    assert outbound.closed.wait(timeout=5)
+    assert 5.0 <= simulator.clock.now() - notice_time <= 6.5
+    assert caller.wait_destroyed(timeout=5)
+    simulator.clock.sleep(1.0)
+    inbound.command("api show channels as json")
+    inbound.send("exit")
+    inbound.closed.wait(timeout=5)
+    server.stop()
+
+    expected_out = load_trace("bridge_app_no_answer_then_answer", "outbound")
+    actual_out = outbound.observed()
+    assert replies(actual_out) == replies(expected_out)
+    assert_channels_match(expected_out, actual_out)
+    expected_in = load_trace("bridge_app_no_answer_then_answer", "inbound")
+    actual_in = inbound.observed()
+    assert_channels_match(expected_in, actual_in)
+
+
+# ---------------------------------------------------------------------------------- 12
+def test_originate_failures_and_kill(simulator: SwitchSimulator) -> None:
+    inbound = login(simulator)
+    reply = inbound.command("api originate user/1000 &park()")
+    assert reply.body == b"-ERR USER_NOT_REGISTERED\n"
+    agent1 = SimulatedAgentEndpoint(simulator, "agent1", mode="busy")
+    SimulatedAgentEndpoint(simulator, "agent2", mode="no_answer", port=5081)
+    results = []
+    for argument in [
+        "{origination_caller_id_number=1000}sofia/internal/sip:agent1@127.0.0.1:5080 &park()",
+        "{originate_timeout=5}sofia/internal/sip:nobody@127.0.0.1:5099 &park()",
+        "{originate_timeout=3}sofia/internal/sip:agent2@127.0.0.1:5081 &park()",
+    ]:
+        job = inbound.command(f"bgapi originate {argument}").headers["Job-UUID"]
+        results.append(inbound.wait_event("BACKGROUND_JOB", Job_UUID=job).body)
+    assert results == ["-ERR USER_BUSY\n", "-ERR NORMAL_TEMPORARY_FAILURE\n", "-ERR NO_ANSWER\n"]
+    simulator.clock.sleep(0.5)
+    agent1.configure(mode="answer", answer_delay=1.0)
+    reply = inbound.command(
+        "api originate {origination_caller_id_number=1000}"
+        "sofia/internal/sip:agent1@127.0.0.1:5080 &park()"
+    )
+    uuid = reply.body.decode().split()[1]
+    inbound.wait_event("CHANNEL_PARK", uuid)
+    assert inbound.command(f"api uuid_kill {uuid}").body == b"+OK\n"
+    inbound.wait_event("CHANNEL_DESTROY", uuid)
+    assert inbound.command(f"api uuid_kill {uuid}").body == b"-ERR No such channel!\n"
+    simulator.clock.sleep(1.0)
+    assert inbound.command("api show channels as json").body == b'{"row_count": 0}\n'
+    inbound.send("exit")
+    inbound.closed.wait(timeout=5)
+
+    expected = load_trace("originate_failures_and_kill", "inbound")
+    actual = inbound.observed()
+    assert replies(actual) == replies(expected)
+    assert_channels_match(expected, actual)
+    assert_event_shapes_match(expected, actual, {"API", "BACKGROUND_JOB"})
+    # The blocking api originate: its reply comes before any event of the new leg.
+    kinds = [kind for kind, _ in actual.frames]
+    originate_reply = next(
+        i for i, (kind, text) in enumerate(actual.frames)
+        if kind == "api/response" and str(text).startswith("+OK ") and uuid in str(text)
+    )
+    first_leg_event = next(
+        i for i, (kind, record) in enumerate(actual.frames)
+        if kind == "event" and isinstance(record, EventRecord) and record.unique_id == uuid
+    )
+    assert originate_reply < first_leg_event, kinds
