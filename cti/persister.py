@@ -604,6 +604,7 @@ class Persister:
         """Take over entries other consumers left pending longer than ``claim_idle_ms``."""
         claimed = 0
         cursor = "0-0"
+        # Not JUSTID: redis-py drops the cursor from a JUSTID reply, and the loop needs it.
         while True:
             response = self.redis.xautoclaim(
                 self.stream,
@@ -612,7 +613,6 @@ class Persister:
                 min_idle_time=self.claim_idle_ms,
                 start_id=cursor,
                 count=self.batch,
-                justid=True,
             )
             cursor = _text(response[0])
             claimed += len(response[1])
