@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "crm.records",
     "crm.coupons",
     "crm.knowledge",
+    "ivr",
     "crm.workorders",
 ]
 

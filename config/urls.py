@@ -19,5 +19,6 @@ urlpatterns = [
     path("crm/records/", include("crm.records.urls")),
     path("crm/coupons/", include("crm.coupons.urls")),
     path("crm/", include("crm.customers.urls")),
+    path("api/ivr/", include("ivr.api.urls")),
     path("", include("accounts.urls")),
 ]
