@@ -4,6 +4,14 @@
 import os
 import sys
 
+# Processes that run under gevent patch the standard library before anything else is
+# imported (Django, redis, psycopg2 would otherwise keep unpatched sockets and threads).
+GEVENT_COMMANDS = {"run_cti", "run_simulator"}
+if len(sys.argv) > 1 and sys.argv[1] in GEVENT_COMMANDS:
+    from gevent import monkey
+
+    monkey.patch_all()
+
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

@@ -1,7 +1,7 @@
 """What the daemon tells the rest of the platform, live.
 
 The daemon owns live state; it writes it to Redis hashes that any reader may poll
-(`cc:call:<uuid>`, and the ACD's agent hashes) and announces each change as JSON on the
+(`cc:live:call:<uuid>`, and the ACD's agent hashes) and announces each change as JSON on the
 pub/sub channel `cc:live`. A relay in the ASGI process forwards those messages to the
 browsers' Channels groups (the daemon never calls Channels: gevent and asyncio never meet
 in one process). Every message carries a `type` and the ids the relay routes by.
@@ -12,29 +12,29 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import redis
 
 from cti.calls.model import Call
 
+if TYPE_CHECKING:
+    from cti.acd.router import RouteDecision
+    from cti.acd.store import StateChange
+    from cti.acd.strategies import WaitingCall
+    from cti.facts import FactWriter
+
 logger = logging.getLogger(__name__)
 
 LIVE_CHANNEL = "cc:live"
-CALL_KEY = "cc:call:"
-CALLS_INDEX = "cc:calls"
-
-
-class FactSink(Protocol):
-    def emit(
-        self, kind: str, subject: str, payload: dict[str, Any], at: float | None = None
-    ) -> Any: ...
+CALL_KEY = "cc:live:call:"
+CALLS_INDEX = "cc:live:calls"
 
 
 class LiveNotifier:
     """One method per outgoing event; each writes live state, publishes, and records facts."""
 
-    def __init__(self, client: redis.Redis, facts: FactSink | None = None) -> None:
+    def __init__(self, client: redis.Redis, facts: FactWriter | None = None) -> None:
         self._redis = client
         self._facts = facts
 
@@ -42,10 +42,6 @@ class LiveNotifier:
         message.setdefault("at", time.time())
         target = pipe if pipe is not None else self._redis
         target.publish(LIVE_CHANNEL, json.dumps(message, ensure_ascii=False))
-
-    def _fact(self, kind: str, subject: str, payload: dict[str, Any]) -> None:
-        if self._facts is not None:
-            self._facts.emit(kind, subject, payload)
 
     # --- calls -----------------------------------------------------------------------
     def call_updated(self, call: Call) -> None:
@@ -80,36 +76,57 @@ class LiveNotifier:
         )
 
     # --- agents and queues -----------------------------------------------------------
-    def agent_state_changed(
-        self,
-        agent_id: int,
-        old: str,
-        new: str,
-        reason: str = "",
-        duration: float | None = None,
-        call_uuid: str | None = None,
-    ) -> None:
+    def agent_state_changed(self, change: StateChange) -> None:
+        """The ACD changed an agent's state (AcdNotifier): live message and a fact."""
+        old, new = str(change.old), str(change.new)
+        previous = self._redis.set(f"cc:agentsince:{change.agent_id}", repr(change.at), get=True)
+        duration = change.at - float(previous) if previous else None
         self._publish(
             {
                 "type": "agent",
-                "agent_id": agent_id,
+                "agent_id": change.agent_id,
                 "old": old,
                 "state": new,
-                "reason": reason,
-                "call_uuid": call_uuid,
+                "reason": change.reason,
+                "call_uuid": change.call_uuid,
+                "at": change.at,
             }
         )
-        self._fact(
-            "agent_state_changed",
-            f"agent:{agent_id}",
+        if self._facts is not None:
+            self._facts.agent_state_changed(
+                agent_id=change.agent_id,
+                old=old,
+                new=new,
+                reason=change.reason or "",
+                duration=duration,
+                call_uuid=change.call_uuid or "",
+                at=change.at,
+            )
+
+    def call_queued(self, call: WaitingCall, position: int) -> None:
+        self._publish(
             {
-                "agent_id": agent_id,
-                "old": old,
-                "new": new,
-                "reason": reason,
-                "duration": duration,
-                "call_uuid": call_uuid,
-            },
+                "type": "call_queued",
+                "call_uuid": call.uuid,
+                "queue": call.queue,
+                "position": position,
+                "priority": call.priority,
+            }
+        )
+
+    def call_offered(self, decision: RouteDecision) -> None:
+        self._publish(
+            {
+                "type": "call_offered",
+                "call_uuid": decision.call_uuid,
+                "queue": decision.queue,
+                "agents": list(decision.agent_ids),
+            }
+        )
+
+    def call_left_queue(self, call_uuid: str, queue: str, reason: str) -> None:
+        self._publish(
+            {"type": "call_left_queue", "call_uuid": call_uuid, "queue": queue, "reason": reason}
         )
 
     def queue_changed(self, queue: str, waiting: int, longest_wait: float) -> None:
@@ -127,7 +144,3 @@ class LiveNotifier:
                 "code": code,
             }
         )
-
-    def fact(self, kind: str, subject: str, payload: dict[str, Any]) -> None:
-        """Record a durable fact that has no live counterpart."""
-        self._fact(kind, subject, payload)

@@ -1,0 +1,532 @@
+"""One inbound call, from the dialplan's `socket` application to the last fact.
+
+The handler runs in the outbound-socket connection's greenlet: it answers, runs the DID's IVR
+flow, waits in a queue with music and announcements, offers the call to agents through the
+`bridge` application (one agent, or several at once for ring-all), and after the talk sends
+the caller to the satisfaction survey when the agent hung up first. A second greenlet pumps
+the session's events: DTMF while queued, the bridge to an agent (which starts the recording,
+announces the agent's work number and pops the customer on the desk), hangups.
+
+FreeSWITCH sends the call to the ring group when the socket closes on a live channel
+(freeswitch_conf's failover), so the handler always ends a call it is done with by hanging
+it up, never by just closing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid as uuid_module
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import gevent
+import gevent.event
+
+from cti.calls.model import Call, CallState
+from cti.esl.events import ChannelBridge, ChannelUnbridge, Dtmf
+from cti.esl.outbound import ChannelHangup, OutboundSession
+from cti.esl.protocol import EslError
+
+if TYPE_CHECKING:
+    from cti.services import CallServices
+
+logger = logging.getLogger(__name__)
+
+S = CallState
+
+# FreeSWITCH causes of a failed offer -> how the ACD counts it.
+FAILED_OFFER_KINDS = {
+    "NO_ANSWER": "no_answer",
+    "NO_USER_RESPONSE": "no_answer",
+    "ALLOTTED_TIMEOUT": "no_answer",
+    "ORIGINATOR_CANCEL": "no_answer",
+    "PROGRESS_TIMEOUT": "no_answer",
+    "USER_BUSY": "busy",
+    "CALL_REJECTED": "reject",
+    "USER_NOT_REGISTERED": "unregistered",
+    "SUBSCRIBER_ABSENT": "unregistered",
+}
+
+
+@dataclass
+class Offer:
+    """Agents ringing for the call: agent id -> the leg uuid we gave their channel."""
+
+    legs: dict[int, str]
+    started_at: float
+    answered_by: int | None = None
+    answered_at: float | None = None
+
+
+class InboundCallHandler:
+    """Drives one call; `run()` returns when the call is over."""
+
+    def __init__(self, session: OutboundSession, services: CallServices) -> None:
+        self.session = session
+        self.services = services
+        data = session.channel_data
+        assert data is not None, "the server sends connect before handing the session over"
+        destination = data.variable("cc_did") or data.destination_number or ""
+        self.call = Call(
+            uuid=data.unique_id or str(uuid_module.uuid4()),
+            caller_number=data.caller_number or "",
+            destination_number=destination,
+        )
+        self.offer: Offer | None = None
+        self.wake = gevent.event.Event()
+        self.pressed: list[str] = []
+        self.pending_action: dict[str, Any] | None = None
+        self.hangup_by = ""
+        self._pump: gevent.Greenlet | None = None
+        self._wrap_up_agent: int | None = None
+        self._talk_started: float | None = None
+
+    # -- bookkeeping ------------------------------------------------------------------
+    def leg_uuids(self) -> set[str]:
+        legs = {self.call.uuid}
+        if self.offer is not None:
+            legs.update(self.offer.legs.values())
+        if self.call.agent_leg_uuid:
+            legs.add(self.call.agent_leg_uuid)
+        return legs
+
+    def _move(self, state: CallState) -> None:
+        if self.call.state is not state or state is S.QUEUED:
+            self.call.transition(state)
+        self.services.notifier.call_updated(self.call)
+
+    # -- the call ---------------------------------------------------------------------
+    def run(self) -> None:
+        services = self.services
+        call = self.call
+        self.wake = services.calls.add(call.uuid, self)
+        services.facts.call_started(
+            call_uuid=call.uuid,
+            direction="inbound",
+            caller=call.caller_number,
+            callee=call.destination_number,
+            did=call.destination_number,
+            node=services.settings.node_name,
+            at=call.started_at,
+        )
+        try:
+            self.session.myevents()
+            self.session.linger()
+            self._pump = gevent.spawn(self._pump_events)
+            self.session.execute("set", "hangup_after_bridge=false")
+            self.session.execute("set", "continue_on_fail=true")
+            self.session.execute("answer")
+            call.answered_at = time.time()
+            did = services.config().dids_by_number.get(call.destination_number)
+            if did is not None:
+                call.flow = did["flow"]
+                call.language = did["language"]
+            self._move(S.IVR)
+            outcome = services.ivr.run_flow(self)
+            self._follow(outcome)
+        except ChannelHangup:
+            self.hangup_by = self.hangup_by or "caller"
+        except EslError as error:
+            logger.warning("call %s: switch connection problem: %s", call.uuid, error)
+        except Exception:
+            logger.exception("call %s: handler failed", call.uuid)
+        finally:
+            self._finish()
+
+    def _follow(self, outcome: dict[str, Any]) -> None:
+        """Act on where the IVR (or an overflow, or a transfer) sent the call."""
+        while outcome:
+            kind = outcome.get("kind")
+            if kind == "queue":
+                outcome = self.wait_in_queue(outcome["queue"], outcome)
+            elif kind == "agent":
+                outcome = self.offer_to_agent(int(outcome["agent_id"]))
+            elif kind == "number":
+                outcome = self.bridge_outside(outcome["number"])
+            elif kind == "voicemail":
+                self._move(S.VOICEMAIL)
+                self.services.ivr.voicemail(self, outcome)
+                outcome = {}
+            elif kind == "ivr":
+                if self.call.state is not S.IVR:
+                    self._move(S.IVR)
+                outcome = self.services.ivr.run_flow(self, outcome.get("flow"), outcome.get("node"))
+            elif kind == "survey":
+                self._survey()
+                outcome = {}
+            else:  # "hangup" and anything unknown
+                prompt = outcome.get("prompt")
+                if prompt:
+                    self.play(prompt)
+                outcome = {}
+        self.hangup_by = self.hangup_by or "system"
+        self.session.hangup("NORMAL_CLEARING")
+
+    # -- media helpers ----------------------------------------------------------------
+    def play(self, path: str) -> None:
+        self.session.execute("playback", path)
+
+    def prompt(self, prompt_id: str) -> str:
+        return self.services.prompts.path(self.call.language, prompt_id)
+
+    # -- the queue --------------------------------------------------------------------
+    def wait_in_queue(self, queue_code: str, hints: dict[str, Any]) -> dict[str, Any]:
+        services = self.services
+        config = services.config()
+        queue = config.queues_by_code.get(queue_code)
+        if queue is None:
+            logger.error("call %s: unknown queue %s", self.call.uuid, queue_code)
+            return {"kind": "hangup", "prompt": self.prompt("system_busy")}
+        call = self.call
+        call.queue = queue_code
+        call.queued_at = time.time()
+        self._move(S.QUEUED)
+        reservation = services.acd.enter(self, queue, hints)
+        position = services.acd.position(call.uuid) or 1
+        call.queue_position = position
+        services.facts.queue_entered(
+            call_uuid=call.uuid, queue=queue_code, position=position, entered_at=call.queued_at
+        )
+        services.acd.queue_changed(queue_code)
+        if queue.get("greeting_prompt"):
+            self.play(queue["greeting_prompt"])
+        deadline = call.queued_at + queue["max_wait_seconds"]
+        next_announcement = time.time() + queue["announce_interval_seconds"]
+        music: gevent.Greenlet | None = None
+        try:
+            while True:
+                if reservation is not None and reservation:
+                    self._stop_music(music)
+                    music = None
+                    result = self.ring(reservation, queue)
+                    if result == "connected":
+                        return self._after_talk()
+                    reservation = None
+                    continue
+                if (
+                    not services.acd.agents_logged_in(queue)
+                    and queue["no_agent_rule"] == "overflow"
+                ):
+                    return self._overflow(queue, "no_agent")
+                if time.time() >= deadline:
+                    return self._overflow(queue, "max_wait")
+                key = self._pressed_key(queue)
+                if key is not None:
+                    return key
+                if music is None or music.dead:
+                    music = gevent.spawn(self._music, queue["music_on_hold"])
+                if time.time() >= next_announcement and (
+                    queue["announce_position"] or queue["announce_wait_time"]
+                ):
+                    self._stop_music(music)
+                    music = None
+                    self._announce_position(queue)
+                    next_announcement = time.time() + queue["announce_interval_seconds"]
+                    continue
+                self.wake.clear()
+                self.wake.wait(timeout=min(1.0, max(0.05, deadline - time.time())))
+                reservation = services.acd.take_reservation(call.uuid) or services.acd.reroute(
+                    self, queue
+                )
+        finally:
+            self._stop_music(music)
+
+    def _music(self, moh: str) -> None:
+        try:
+            self.session.execute("playback", moh)
+        except (ChannelHangup, EslError):
+            pass
+
+    def _stop_music(self, music: gevent.Greenlet | None) -> None:
+        if music is None or music.dead:
+            return
+        try:
+            self.session.api(f"uuid_break {self.call.uuid} all")
+        except EslError:
+            pass
+        music.join(timeout=5)
+        if not music.dead:
+            music.kill()
+
+    def _announce_position(self, queue: dict[str, Any]) -> None:
+        acd = self.services.acd
+        position = acd.position(self.call.uuid) or 1
+        wait_minutes = None
+        if queue["announce_wait_time"]:
+            wait_minutes = acd.estimated_wait_minutes(queue["code"], position)
+        self.play(self.services.prompts.queue_position(self.call.language, position, wait_minutes))
+
+    def _pressed_key(self, queue: dict[str, Any]) -> dict[str, Any] | None:
+        while self.pressed:
+            digit = self.pressed.pop(0)
+            if queue.get("leave_message_key") and digit == queue["leave_message_key"]:
+                self._leave_queue(queue["code"], "voicemail")
+                return {"kind": "voicemail", "group": queue["group"], "queue": queue["code"]}
+        return None
+
+    def _leave_queue(self, queue_code: str, outcome: str, target: str = "") -> None:
+        call = self.call
+        position = self.services.acd.position(call.uuid)
+        self.services.acd.remove(call.uuid)
+        now = time.time()
+        self.services.facts.queue_exited(
+            call_uuid=call.uuid,
+            queue=queue_code,
+            entered_at=call.queued_at or now,
+            outcome=outcome,
+            position=position,
+            overflow_target=target,
+            agent_id=call.agent_id if outcome == "answered" else None,
+            at=now,
+        )
+        self.services.acd.queue_changed(queue_code)
+
+    def _overflow(self, queue: dict[str, Any], why: str) -> dict[str, Any]:
+        kind = queue["overflow_kind"]
+        logger.info(
+            "call %s: overflow from %s (%s) to %s", self.call.uuid, queue["code"], why, kind
+        )
+        if kind == "queue" and queue.get("overflow_queue"):
+            self._leave_queue(queue["code"], "overflowed", queue["overflow_queue"])
+            return {"kind": "queue", "queue": queue["overflow_queue"]}
+        if kind == "voicemail":
+            self._leave_queue(queue["code"], "voicemail")
+            return {"kind": "voicemail", "group": queue["group"], "queue": queue["code"]}
+        if kind == "ivr":
+            self._leave_queue(queue["code"], "overflowed", queue["overflow_target"])
+            flow, _, node = queue["overflow_target"].partition(":")
+            return {"kind": "ivr", "flow": flow or None, "node": node or None}
+        if kind == "number":
+            self._leave_queue(queue["code"], "overflowed", queue["overflow_target"])
+            return {"kind": "number", "number": queue["overflow_target"]}
+        if kind == "none" and why == "max_wait":
+            # "Keep waiting": a fresh wait period in the same queue.
+            self._leave_queue(queue["code"], "overflowed", queue["code"])
+            return {"kind": "queue", "queue": queue["code"]}
+        self._leave_queue(queue["code"], "overflowed", "hangup")
+        return {"kind": "hangup", "prompt": self.prompt("queue_closed")}
+
+    # -- offering to agents -----------------------------------------------------------
+    def ring(self, agent_ids: tuple[int, ...], queue: dict[str, Any] | None) -> str:
+        """Ring the reserved agents with `bridge`; 'connected' once talk is over, else 'failed'."""
+        services = self.services
+        call = self.call
+        config = services.config()
+        legs = {agent_id: str(uuid_module.uuid4()) for agent_id in agent_ids}
+        self.offer = Offer(legs=legs, started_at=time.time())
+        self._move(S.OFFERED)
+        timeout = (queue or {}).get("ring_timeout_seconds", 20)
+        targets = []
+        for agent_id, leg in legs.items():
+            agent = config.agents_by_id.get(agent_id)
+            extension = services.acd.extension_of(agent_id) or (agent or {}).get("extension")
+            # One target: its uuid goes with the global variables; several (ring-all):
+            # each leg gets its own in square brackets.
+            targets.append(
+                f"user/{extension}"
+                if len(legs) == 1
+                else f"[origination_uuid={leg}]user/{extension}"
+            )
+            services.notifier.screen_pop(agent_id, call, services.customer_card(call))
+        single = f",origination_uuid={next(iter(legs.values()))}" if len(legs) == 1 else ""
+        dial = (
+            f"{{originate_timeout={timeout},ignore_early_media=true,cc_call_uuid={call.uuid},"
+            f"origination_caller_id_number={call.caller_number}{single}}}" + ",".join(targets)
+        )
+        if queue is not None:
+            self.session.execute("set", f"ringback={queue['music_on_hold']}")
+        try:
+            complete = self.session.execute("bridge", dial)
+        except ChannelHangup:
+            self.hangup_by = self.hangup_by or "caller"
+            self._offer_cancelled(reason="caller")
+            raise
+        offer = self.offer
+        if offer.answered_by is None:
+            cause = (
+                complete.variable("originate_disposition")
+                or complete.variable("DIALSTATUS")
+                or complete.application_response
+                or "NO_ANSWER"
+            )
+            kind = FAILED_OFFER_KINDS.get(cause.upper(), "no_answer")
+            for agent_id in offer.legs:
+                services.acd.offer_failed(agent_id, call.uuid, kind)
+            self.offer = None
+            self._move(S.QUEUED if queue is not None else S.IVR)
+            logger.info("call %s: offer to %s failed: %s", call.uuid, agent_ids, cause)
+            return "failed"
+        return "connected"
+
+    def _offer_cancelled(self, reason: str) -> None:
+        offer = self.offer
+        if offer is None or offer.answered_by is not None:
+            return
+        for agent_id in offer.legs:
+            self.services.acd.release(agent_id, self.call.uuid)
+        self.offer = None
+
+    def on_bridged(self, other_leg: str) -> None:
+        """The caller is bridged to one of the ringing agents (pump greenlet)."""
+        services = self.services
+        call = self.call
+        offer = self.offer
+        if offer is None:
+            return
+        agent_id = next((a for a, leg in offer.legs.items() if leg == other_leg), None)
+        if agent_id is None:
+            return
+        now = time.time()
+        offer.answered_by = agent_id
+        offer.answered_at = now
+        call.agent_id = agent_id
+        call.agent_leg_uuid = other_leg
+        call.bridged_at = now
+        self._talk_started = now
+        services.acd.offer_answered(agent_id, call.uuid)
+        if call.queue:
+            self._leave_queue(call.queue, "answered")
+        self._move(S.BRIDGED)
+        agent = services.config().agents_by_id.get(agent_id) or {}
+        queue = services.config().queues_by_code.get(call.queue or "") or {}
+        self._start_recording()
+        if queue.get("announce_employee_number", True) and agent.get("employee_number"):
+            announcement = services.prompts.employee_number(call.language, agent["employee_number"])
+            try:
+                self.session.api(f"uuid_broadcast {call.uuid} {announcement} aleg")
+            except EslError:
+                logger.warning("call %s: could not announce the agent's number", call.uuid)
+
+    def _start_recording(self) -> None:
+        settings = self.services.settings
+        day = datetime.now().strftime("%Y/%m/%d")
+        path = os.path.join(settings.recordings_dir, day, f"{self.call.uuid}.wav")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            if settings.record_stereo:
+                self.session.api(f"uuid_setvar {self.call.uuid} RECORD_STEREO true")
+            reply = self.session.api(f"uuid_record {self.call.uuid} start {path}")
+        except EslError as error:
+            logger.error("call %s: recording did not start: %s", self.call.uuid, error)
+            return
+        if reply.startswith("+OK"):
+            self.call.recording_path = path
+        else:
+            logger.error("call %s: recording did not start: %s", self.call.uuid, reply.strip())
+
+    def _after_talk(self) -> dict[str, Any]:
+        """The bridge ended with the caller still on the line: the agent hung up first."""
+        self.hangup_by = "agent"
+        self._agent_done()
+        if self.pending_action is not None:
+            action, self.pending_action = self.pending_action, None
+            return action
+        self._move(S.SURVEY)
+        return {"kind": "survey"}
+
+    def _agent_done(self) -> None:
+        """The agent's part of the call is over: wrap-up, stats, last-agent memory."""
+        call = self.call
+        if call.agent_id is None or self._wrap_up_agent == call.agent_id:
+            return
+        self._wrap_up_agent = call.agent_id
+        talk = time.time() - (self._talk_started or time.time())
+        self.services.acd.call_ended(call.agent_id, call.uuid, talk)
+        self.services.acd.remember_last_agent(call.caller_number, call.agent_id)
+
+    def offer_to_agent(self, agent_id: int) -> dict[str, Any]:
+        """Transfer to one named agent: reserve them (if ready) and ring."""
+        reserved = self.services.acd.reserve_agent(self, agent_id)
+        if not reserved:
+            self.play(self.prompt("agent_unavailable"))
+            return {"kind": "hangup"}
+        if self.call.state is not S.QUEUED:
+            self._move(S.QUEUED)
+        if self.ring((agent_id,), None) == "connected":
+            return self._after_talk()
+        self.play(self.prompt("agent_unavailable"))
+        return {"kind": "hangup"}
+
+    def bridge_outside(self, number: str) -> dict[str, Any]:
+        gateway = self.services.settings.outbound_gateway
+        self.call.variables["transferred_to"] = number
+        try:
+            self.session.execute("bridge", f"sofia/gateway/{gateway}/{number}")
+        except ChannelHangup:
+            raise
+        return {}
+
+    def _survey(self) -> None:
+        if self.call.state is not S.SURVEY:
+            self._move(S.SURVEY)
+        score = self.services.ivr.survey(self)
+        if score is not None:
+            self.services.facts.survey_scored(
+                call_uuid=self.call.uuid,
+                score=score,
+                agent_id=self.call.agent_id,
+                queue=self.call.queue or "",
+            )
+
+    # -- events -----------------------------------------------------------------------
+    def _pump_events(self) -> None:
+        for event in self.session.iter_events():
+            try:
+                if isinstance(event, Dtmf) and event.digit:
+                    self.pressed.append(event.digit)
+                    self.wake.set()
+                elif isinstance(event, ChannelUnbridge):
+                    continue
+                elif isinstance(event, ChannelBridge):
+                    other = event.other_leg_uuid or event.bridge_b_uuid
+                    if other:
+                        self.on_bridged(other)
+            except Exception:
+                logger.exception("call %s: event handling failed", self.call.uuid)
+
+    # -- the end ----------------------------------------------------------------------
+    def _finish(self) -> None:
+        services = self.services
+        call = self.call
+        if self.offer is not None and self.offer.answered_by is None:
+            self._offer_cancelled(reason="caller")
+        if call.state in (S.QUEUED, S.OFFERED) and call.queue:
+            position = services.acd.position(call.uuid) or call.queue_position or 1
+            now = time.time()
+            services.facts.call_abandoned(
+                call_uuid=call.uuid,
+                queue=call.queue,
+                entered_at=call.queued_at or now,
+                position=position,
+                at=now,
+            )
+            self._leave_queue(call.queue, "abandoned")
+        self._agent_done()
+        if not call.is_over:
+            call.transition(S.ENDED)
+        call.hangup_cause = self.session.hangup_cause or "NORMAL_CLEARING"
+        if call.recording_path:
+            services.recording_saved(call)
+        services.facts.call_ended(
+            call_uuid=call.uuid,
+            direction="inbound",
+            caller=call.caller_number,
+            callee=call.destination_number,
+            started_at=call.started_at,
+            hangup_cause=call.hangup_cause,
+            answered_at=call.answered_at,
+            did=call.destination_number,
+            queue=call.queue or "",
+            agent_id=call.agent_id,
+            ivr_flow=call.flow or "",
+            recording_path=call.recording_path or "",
+            hangup_by=self.hangup_by,
+            node=services.settings.node_name,
+        )
+        services.notifier.call_ended(call)
+        services.calls.remove(call.uuid)
+        if self._pump is not None:
+            self._pump.kill(block=False)

@@ -1,0 +1,58 @@
+"""The calls this daemon is handling right now, and a way to wake one that waits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import gevent.event
+
+if TYPE_CHECKING:
+    from cti.calls.inbound import InboundCallHandler
+
+
+class ActiveCalls:
+    def __init__(self) -> None:
+        self._handlers: dict[str, InboundCallHandler] = {}
+        self._wake: dict[str, gevent.event.Event] = {}
+
+    def add(self, uuid: str, handler: InboundCallHandler) -> gevent.event.Event:
+        self._handlers[uuid] = handler
+        event = self._wake[uuid] = gevent.event.Event()
+        return event
+
+    def remove(self, uuid: str) -> None:
+        self._handlers.pop(uuid, None)
+        self._wake.pop(uuid, None)
+
+    def get(self, uuid: str) -> InboundCallHandler | None:
+        return self._handlers.get(uuid)
+
+    def find_by_leg(self, leg_uuid: str) -> InboundCallHandler | None:
+        """The call a leg belongs to: the caller's own uuid or an agent/consult leg."""
+        handler = self._handlers.get(leg_uuid)
+        if handler is not None:
+            return handler
+        for candidate in self._handlers.values():
+            if leg_uuid in candidate.leg_uuids():
+                return candidate
+        return None
+
+    def find_by_agent(self, agent_id: int) -> InboundCallHandler | None:
+        for handler in self._handlers.values():
+            if handler.call.agent_id == agent_id and not handler.call.is_over:
+                return handler
+        return None
+
+    def wake(self, uuid: str) -> bool:
+        event = self._wake.get(uuid)
+        if event is None:
+            return False
+        event.set()
+        return True
+
+    def __iter__(self) -> Iterator[InboundCallHandler]:
+        return iter(list(self._handlers.values()))
+
+    def __len__(self) -> int:
+        return len(self._handlers)

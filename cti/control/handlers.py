@@ -1,0 +1,337 @@
+"""What each call-control request does, and who may ask for it.
+
+Authorization happens here, in the daemon (the web tier only says who is asking): an agent
+acts only on its own seat and its own calls; a supervisor only on agents of the groups it
+supervises (admins on every agent). Every supervisor intervention is audited as a fact.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from cti.acd.store import AcdError
+from cti.calls.model import CallState
+from cti.control.protocol import Command, CommandRejected, Reason, Reply
+from cti.esl.protocol import EslError
+from ivr_scripts.blocking import find_block
+
+if TYPE_CHECKING:
+    from cti.control.server import CommandServer
+    from cti.services import CallServices
+
+logger = logging.getLogger(__name__)
+
+TRANSFER_KINDS = ("agent", "queue", "ivr", "number")
+EAVESDROP_MODES = {
+    "listen": {},
+    # The eavesdropped channel is the caller (A leg); the agent is its bridge partner.
+    "whisper": {"eavesdrop_whisper_bleg": "true"},
+    "barge": {"eavesdrop_whisper_aleg": "true", "eavesdrop_whisper_bleg": "true"},
+}
+
+
+class CallControl:
+    """Handlers for every action of the command stream."""
+
+    def __init__(self, services: CallServices, switch_api) -> None:
+        self.services = services
+        # `switch_api(command) -> str`: an api call on the inbound ESL connection.
+        self.api = switch_api
+
+    def register_all(self, server: CommandServer) -> None:
+        for action in (
+            "login",
+            "logout",
+            "ready",
+            "busy",
+            "answer",
+            "hangup",
+            "hold",
+            "resume",
+            "transfer",
+            "dial",
+            "listen",
+            "whisper",
+            "barge",
+            "force_hangup",
+            "force_logout",
+            "force_busy",
+            "force_ready",
+        ):
+            server.register(action, getattr(self, action))
+
+    # -- who is asking ---------------------------------------------------------------
+    def _own_agent(self, command: Command) -> dict[str, Any]:
+        agent = self.services.config().agents_by_user.get(command.user_id)
+        if agent is None or not agent.get("enabled", True):
+            raise CommandRejected(Reason.NOT_AN_AGENT, "Your account is not linked to an agent.")
+        return agent
+
+    def _supervised_agent(self, command: Command) -> dict[str, Any]:
+        config = self.services.config()
+        if not {"supervisor", "admin"} & set(command.roles):
+            raise CommandRejected(Reason.NOT_A_SUPERVISOR, "Only supervisors may do this.")
+        agent = config.agents_by_id.get(int(command.args["agent_id"]))
+        if agent is None:
+            raise CommandRejected(Reason.UNKNOWN_TARGET, "No such agent.")
+        if "admin" not in command.roles:
+            groups = {m["group"] for m in agent.get("groups", [])}
+            mine = {
+                g["id"]
+                for g in config.groups_by_id.values()
+                if command.user_id in g.get("supervisors", [])
+            }
+            if not groups & mine:
+                raise CommandRejected(
+                    Reason.NOT_YOUR_AGENT, "This agent is not in a group you supervise."
+                )
+        return agent
+
+    def _current_call(self, agent: dict[str, Any]):
+        handler = self.services.calls.find_by_agent(agent["id"])
+        if handler is None or handler.call.state not in (
+            CallState.BRIDGED,
+            CallState.HELD,
+            CallState.OFFERED,
+            CallState.CONFERENCE,
+        ):
+            raise CommandRejected(Reason.NO_CALL, "There is no call on this seat.")
+        return handler
+
+    def _acd(self, operation, *args) -> None:
+        try:
+            self.services.acd.deliver(operation(*args))
+        except AcdError as error:
+            raise CommandRejected(Reason.ILLEGAL_STATE, str(error)) from error
+
+    def _audit(
+        self, command: Command, action: str, agent: dict[str, Any], call_uuid: str, result: str
+    ) -> None:
+        self.services.facts.supervisor_action(
+            supervisor_id=command.user_id,
+            action=action,
+            result="ok" if result.startswith("+OK") or result == "ok" else "failed",
+            target_agent_id=agent["id"],
+            target_call_uuid=call_uuid,
+            detail=result if not result.startswith("+OK") else "",
+        )
+
+    # -- agent state -----------------------------------------------------------------
+    def login(self, command: Command) -> Reply:
+        agent = self._own_agent(command)
+        extension = str(command.args.get("extension") or agent["extension"])
+        registered = self._registered(extension)
+        if registered is None:
+            # The switch cannot tell (no sofia_contact): trust the login; a USER_NOT_REGISTERED
+            # answer to the first offer marks the seat unregistered.
+            registered = True
+        router = self.services.acd.router
+        ready = bool(command.args.get("ready", False))
+        try:
+            outcome = router.login(
+                agent["id"],
+                extension,
+                ready=ready,
+                busy_reason=command.args.get("reason", "login"),
+                registered=registered,
+            )
+        except AcdError as error:
+            raise CommandRejected(Reason.ILLEGAL_STATE, str(error)) from error
+        self.services.acd.deliver(outcome)
+        return Reply.ok(extension=extension, registered=registered)
+
+    def logout(self, command: Command) -> Reply:
+        agent = self._own_agent(command)
+        self._acd(self.services.acd.router.logout, agent["id"])
+        return Reply.ok()
+
+    def ready(self, command: Command) -> Reply:
+        agent = self._own_agent(command)
+        self._acd(self.services.acd.router.set_ready, agent["id"])
+        return Reply.ok()
+
+    def busy(self, command: Command) -> Reply:
+        agent = self._own_agent(command)
+        reason = str(command.args["reason"])
+        codes = {r["code"] for r in self.services.config().data.get("busy_reasons", [])}
+        if codes and reason not in codes:
+            raise CommandRejected(Reason.BAD_ARGUMENTS, f"Unknown busy reason {reason!r}.")
+        self._acd(self.services.acd.router.set_busy, agent["id"], reason)
+        return Reply.ok()
+
+    def _registered(self, extension: str) -> bool | None:
+        """Ask the switch whether the extension is registered (None: cannot tell)."""
+        try:
+            reply = self.api(f"sofia_contact {extension}").strip()
+        except EslError:
+            return None
+        if reply.startswith("error/user_not_registered"):
+            return False
+        if reply.startswith("-ERR"):
+            return None
+        return True
+
+    # -- the agent's call ------------------------------------------------------------
+    def _switch(self, command: str) -> str:
+        try:
+            reply = self.api(command)
+        except EslError as error:
+            raise CommandRejected(Reason.SWITCH_ERROR, str(error)) from error
+        if reply.startswith("-ERR"):
+            raise CommandRejected(Reason.SWITCH_ERROR, reply.strip())
+        return reply
+
+    def answer(self, command: Command) -> Reply:
+        agent = self._own_agent(command)
+        handler = self._current_call(agent)
+        offer = handler.offer
+        leg = offer.legs.get(agent["id"]) if offer else None
+        if leg is None or handler.call.state is not CallState.OFFERED:
+            raise CommandRejected(Reason.ILLEGAL_STATE, "No call is ringing on this seat.")
+        # Desk phones answer on a SIP NOTIFY "talk"; the simulator's phones do the same.
+        self._switch(f"uuid_phone_event {leg} talk")
+        return Reply.ok(call_uuid=handler.call.uuid)
+
+    def hangup(self, command: Command) -> Reply:
+        agent = self._own_agent(command)
+        handler = self._current_call(agent)
+        leg = handler.call.agent_leg_uuid or (
+            handler.offer.legs.get(agent["id"]) if handler.offer else None
+        )
+        self._switch(f"uuid_kill {leg}")
+        return Reply.ok(call_uuid=handler.call.uuid)
+
+    def hold(self, command: Command) -> Reply:
+        agent = self._own_agent(command)
+        handler = self._current_call(agent)
+        if handler.call.state is not CallState.BRIDGED:
+            raise CommandRejected(Reason.ILLEGAL_STATE, "Only a connected call can be held.")
+        self._switch(f"uuid_hold {handler.call.uuid}")
+        handler.call.transition(CallState.HELD)
+        self.services.notifier.call_updated(handler.call)
+        return Reply.ok(call_uuid=handler.call.uuid)
+
+    def resume(self, command: Command) -> Reply:
+        agent = self._own_agent(command)
+        handler = self._current_call(agent)
+        if handler.call.state is not CallState.HELD:
+            raise CommandRejected(Reason.ILLEGAL_STATE, "The call is not on hold.")
+        self._switch(f"uuid_hold off {handler.call.uuid}")
+        handler.call.transition(CallState.BRIDGED)
+        self.services.notifier.call_updated(handler.call)
+        return Reply.ok(call_uuid=handler.call.uuid)
+
+    def transfer(self, command: Command) -> Reply:
+        """Blind transfer of the caller to an agent, a queue, an IVR flow or a number."""
+        agent = self._own_agent(command)
+        handler = self._current_call(agent)
+        kind = command.args["kind"]
+        target = str(command.args["target"])
+        config = self.services.config()
+        if kind not in TRANSFER_KINDS:
+            raise CommandRejected(Reason.BAD_ARGUMENTS, f"Unknown transfer kind {kind!r}.")
+        if kind == "queue" and target not in config.queues_by_code:
+            raise CommandRejected(Reason.UNKNOWN_TARGET, f"No queue {target!r}.")
+        if kind == "agent":
+            target_agent = config.agents_by_id.get(int(target))
+            if target_agent is None or target_agent["id"] == agent["id"]:
+                raise CommandRejected(Reason.UNKNOWN_TARGET, "Choose another agent.")
+        if kind == "number":
+            self._check_outbound_blacklist(target)
+        if handler.call.state is CallState.HELD:
+            self._switch(f"uuid_hold off {handler.call.uuid}")
+            handler.call.transition(CallState.BRIDGED)
+        action: dict[str, Any] = {"kind": kind}
+        action.update(
+            {"queue": target}
+            if kind == "queue"
+            else {"agent_id": int(target)}
+            if kind == "agent"
+            else {"flow": target, "node": command.args.get("node")}
+            if kind == "ivr"
+            else {"number": target}
+        )
+        handler.pending_action = action
+        handler.call.transition(CallState.TRANSFERRING)
+        self.services.notifier.call_updated(handler.call)
+        self._switch(f"uuid_kill {handler.call.agent_leg_uuid}")
+        return Reply.ok(call_uuid=handler.call.uuid)
+
+    def _check_outbound_blacklist(self, number: str) -> None:
+        entries = self.services.config().data.get("blacklist", [])
+        if find_block(entries, number, "out", datetime.now(UTC)) is not None:
+            raise CommandRejected(Reason.BLACKLISTED, "This number may not be called.")
+
+    def dial(self, command: Command) -> Reply:
+        """Click to call: ring the agent's phone, then the customer through the trunk."""
+        agent = self._own_agent(command)
+        number = str(command.args["number"])
+        if not number.lstrip("+").isdigit():
+            raise CommandRejected(Reason.BAD_ARGUMENTS, "Not a phone number.")
+        self._check_outbound_blacklist(number)
+        extension = self.services.acd.extension_of(agent["id"]) or agent["extension"]
+        call_uuid = str(uuid.uuid4())
+        gateway = self.services.settings.outbound_gateway
+        self._switch(
+            f"bgapi originate {{origination_uuid={call_uuid},cc_agent_id={agent['id']},"
+            f"origination_caller_id_number={number},cc_direction=outbound}}user/{extension} "
+            f"&bridge(sofia/gateway/{gateway}/{number})"
+        )
+        return Reply.ok(call_uuid=call_uuid)
+
+    # -- supervisors -----------------------------------------------------------------
+    def _eavesdrop(self, command: Command, mode: str) -> Reply:
+        agent = self._supervised_agent(command)
+        handler = self._current_call(agent)
+        supervisor = self.services.config().agents_by_user.get(command.user_id)
+        extension = command.args.get("extension") or (supervisor or {}).get("extension")
+        if not extension:
+            raise CommandRejected(Reason.BAD_ARGUMENTS, "Which phone should ring for you?")
+        variables = {
+            "eavesdrop_enable_dtmf": "true",
+            "cc_supervisor": str(command.user_id),
+            **EAVESDROP_MODES[mode],
+        }
+        prefix = ",".join(f"{k}={v}" for k, v in variables.items())
+        reply = self._switch(
+            f"bgapi originate {{{prefix}}}user/{extension} &eavesdrop({handler.call.uuid})"
+        )
+        self._audit(command, mode, agent, handler.call.uuid, reply.strip() or "ok")
+        return Reply.ok(call_uuid=handler.call.uuid)
+
+    def listen(self, command: Command) -> Reply:
+        return self._eavesdrop(command, "listen")
+
+    def whisper(self, command: Command) -> Reply:
+        return self._eavesdrop(command, "whisper")
+
+    def barge(self, command: Command) -> Reply:
+        return self._eavesdrop(command, "barge")
+
+    def force_hangup(self, command: Command) -> Reply:
+        agent = self._supervised_agent(command)
+        handler = self._current_call(agent)
+        self._switch(f"uuid_kill {handler.call.uuid}")
+        self._audit(command, "hangup", agent, handler.call.uuid, "ok")
+        return Reply.ok(call_uuid=handler.call.uuid)
+
+    def force_logout(self, command: Command) -> Reply:
+        agent = self._supervised_agent(command)
+        self._acd(self.services.acd.router.logout, agent["id"])
+        self._audit(command, "logout", agent, "", "ok")
+        return Reply.ok()
+
+    def force_busy(self, command: Command) -> Reply:
+        agent = self._supervised_agent(command)
+        self._acd(self.services.acd.router.set_busy, agent["id"], "forced")
+        self._audit(command, "busy", agent, "", "ok")
+        return Reply.ok()
+
+    def force_ready(self, command: Command) -> Reply:
+        agent = self._supervised_agent(command)
+        self._acd(self.services.acd.router.set_ready, agent["id"])
+        self._audit(command, "ready", agent, "", "ok")
+        return Reply.ok()

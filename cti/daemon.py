@@ -1,0 +1,172 @@
+"""The CTI daemon: builds the services and wires them to FreeSWITCH and Redis.
+
+`run_cti` (a management command) monkey-patches gevent first, then calls `Daemon.run`.
+Everything is built here and passed down through constructors (no module globals):
+
+- the configuration snapshot reader (Redis, reloaded when Django publishes a version);
+- one inbound Event Socket connection per FreeSWITCH node, for `api`/`bgapi` and events;
+- the outbound-socket server that the dialplan's `socket` application connects to;
+- the ACD router on its Redis store, the live notifier and the facts writer;
+- the command-stream server for the desk and the wallboard;
+- the leader lease: only the leader accepts calls and commands; a standby waits, and when
+  it takes over it rebuilds live state from the switch (`show channels`) and Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gevent
+import gevent.event
+import redis
+
+from cti.acd.router import Router
+from cti.acd.store import AcdStore
+from cti.calls.inbound import InboundCallHandler
+from cti.calls.prompts import Prompts
+from cti.config import ConfigSnapshotReader
+from cti.control.handlers import CallControl
+from cti.control.server import CommandServer
+from cti.esl.inbound import InboundClient
+from cti.esl.outbound import OutboundServer, OutboundSession
+from cti.facts import FactWriter
+from cti.lease import LeaderLease
+from cti.notify import LiveNotifier
+from cti.services import AcdPort, CallServices, DaemonSettings, IvrRuntime
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DaemonOptions:
+    redis_url: str
+    esl_urls: list[str]
+    socket_host: str = "127.0.0.1"
+    socket_port: int = 8084
+    prompts_dir: str = "var/prompts"
+    settings: DaemonSettings = field(default_factory=DaemonSettings)
+    lease_ttl_seconds: float = 2.0
+    lease_renew_seconds: float = 0.5
+    tick_seconds: float = 0.5
+
+
+class Daemon:
+    def __init__(self, options: DaemonOptions, ivr: IvrRuntime) -> None:
+        self.options = options
+        self.redis = redis.Redis.from_url(options.redis_url, decode_responses=True)
+        self.reader = ConfigSnapshotReader(self.redis)
+        self.facts = FactWriter(self.redis)
+        self.notifier = LiveNotifier(self.redis, self.facts)
+        self.store = AcdStore(self.redis)
+        self.router = Router(
+            self.store,
+            lambda: self.reader.current,
+            self.notifier,
+            center_area_code=options.settings.center_area_code,
+            country=options.settings.country,
+            rng=random.Random(),
+        )
+        self.switches = [InboundClient.from_url(url, events=("ALL",)) for url in options.esl_urls]
+        self.services = CallServices(
+            redis=self.redis,
+            config=lambda: self.reader.current,
+            acd=None,  # type: ignore[arg-type]  (set just below: the port needs the registry)
+            notifier=self.notifier,
+            facts=self.facts,
+            prompts=Prompts(Path(options.prompts_dir)),
+            ivr=ivr,
+            settings=options.settings,
+        )
+        self.services.acd = AcdPort(self.router, self.services.calls, self.redis)
+        self.control = CallControl(self.services, self._api)
+        self.commands = CommandServer(self.redis, consumer=options.settings.node_name)
+        self.control.register_all(self.commands)
+        self.outbound = OutboundServer(
+            self._new_call, host=options.socket_host, port=options.socket_port
+        )
+        self.lease = LeaderLease(
+            self.redis,
+            options.settings.node_name,
+            ttl_seconds=options.lease_ttl_seconds,
+            renew_seconds=options.lease_renew_seconds,
+        )
+        self.stopping = gevent.event.Event()
+        self.leading = gevent.event.Event()
+        self._greenlets: list[gevent.Greenlet] = []
+        self._leader_greenlets: list[gevent.Greenlet] = []
+        for client in self.switches:
+            client.on_connect(self._switch_connected)
+
+    # -- switch ------------------------------------------------------------------------
+    def _api(self, command: str) -> str:
+        """Run an api (or `bgapi ...`) command on the first connected switch."""
+        for client in self.switches:
+            if client.connected:
+                if command.startswith("bgapi "):
+                    return "+OK Job-UUID: " + client.bgapi(command[len("bgapi ") :])
+                return client.api(command)
+        from cti.esl.protocol import ConnectionLost
+
+        raise ConnectionLost("no FreeSWITCH connection")
+
+    def _switch_connected(self, client: InboundClient) -> None:
+        logger.info("connected to FreeSWITCH %s:%s", client.host, client.port)
+
+    def _new_call(self, session: OutboundSession) -> InboundCallHandler:
+        return InboundCallHandler(session, self.services)
+
+    # -- leadership --------------------------------------------------------------------
+    def _elected(self) -> None:
+        logger.warning("%s leads: accepting calls and commands", self.options.settings.node_name)
+        self.leading.set()
+        self.outbound.start()
+        self._leader_greenlets = [
+            gevent.spawn(self.commands.serve, self.stopping),
+            gevent.spawn(self._tick_loop),
+        ]
+
+    def _deposed(self) -> None:
+        logger.warning("%s no longer leads", self.options.settings.node_name)
+        self.leading.clear()
+        self.outbound.stop(timeout=1)
+        gevent.killall(self._leader_greenlets, block=False)
+        self._leader_greenlets = []
+
+    def _tick_loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.services.acd.deliver(self.router.tick())
+            except redis.ConnectionError:
+                logger.warning("ACD tick: Redis unreachable")
+            except Exception:
+                logger.exception("ACD tick failed")
+            self.stopping.wait(self.options.tick_seconds)
+
+    # -- life cycle --------------------------------------------------------------------
+    def start(self) -> None:
+        self.reader.refresh()
+        self._greenlets.append(gevent.spawn(self.reader.watch, None, self.stopping))
+        for client in self.switches:
+            client.start()
+        self._greenlets.append(
+            gevent.spawn(self.lease.run, self.stopping, self._elected, self._deposed, gevent.sleep)
+        )
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.leading.is_set():
+            self._deposed()
+        self.lease.release()
+        for client in self.switches:
+            client.stop()
+        gevent.killall(self._greenlets, timeout=2)
+
+    def run(self) -> None:
+        self.start()
+        try:
+            self.stopping.wait()
+        finally:
+            self.stop()

@@ -1,0 +1,239 @@
+"""The daemon's services, built once by `cti.daemon` and handed to every call handler.
+
+`CallServices` bundles what a call needs (configuration, ACD, notifier, facts, prompts, the
+IVR runtime, the active calls) so handlers get their dependencies through one constructor
+argument and tests can build the same bundle against the simulator.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import wave
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import redis
+
+from cti.acd.router import Outcome, RouteDecision, Router
+from cti.calls.prompts import Prompts
+from cti.calls.registry import ActiveCalls
+from cti.config import ConfigSnapshot
+from cti.facts import FactWriter
+from cti.notify import LiveNotifier
+
+if TYPE_CHECKING:
+    from cti.calls.inbound import InboundCallHandler
+
+logger = logging.getLogger(__name__)
+
+CUSTOMER_KEY = "cc:customer:phone:"
+LAST_AGENT_KEY = "cc:lastagent:"
+
+
+@dataclass(frozen=True)
+class DaemonSettings:
+    node_name: str = "cti-1"
+    recordings_dir: str = "recordings"
+    record_stereo: bool = False
+    outbound_gateway: str = "trunk"
+    center_area_code: str = ""
+    country: str = "CN"
+
+
+class IvrRuntime(Protocol):
+    """What the daemon needs from the IVR engine."""
+
+    def run_flow(
+        self, handler: InboundCallHandler, flow: str | None = None, node: str | None = None
+    ) -> dict[str, Any]: ...
+
+    def voicemail(self, handler: InboundCallHandler, outcome: dict[str, Any]) -> None: ...
+
+    def survey(self, handler: InboundCallHandler) -> int | None: ...
+
+
+class AcdPort:
+    """The ACD as a call handler uses it; hands offers the router makes to waiting calls."""
+
+    def __init__(self, router: Router, calls: ActiveCalls, client: redis.Redis) -> None:
+        self.router = router
+        self.calls = calls
+        self.redis = client
+        self._reservations: dict[str, tuple[int, ...]] = {}
+
+    # Offers the router made as a side effect of an agent operation belong to some call.
+    def deliver(self, outcome: Outcome) -> None:
+        for decision in outcome.offers:
+            self._deliver(decision)
+
+    def _deliver(self, decision: RouteDecision) -> None:
+        if not decision.reserved:
+            return
+        self._reservations[decision.call_uuid] = decision.agent_ids
+        if not self.calls.wake(decision.call_uuid):
+            # The call is not ours (another daemon) or already gone: free the agents.
+            self._reservations.pop(decision.call_uuid, None)
+            for agent_id in decision.agent_ids:
+                self.deliver(self.router.offer_failed(agent_id, decision.call_uuid, "cancelled"))
+
+    def take_reservation(self, call_uuid: str) -> tuple[int, ...] | None:
+        return self._reservations.pop(call_uuid, None)
+
+    def enter(
+        self, handler: InboundCallHandler, queue: dict[str, Any], hints: dict[str, Any]
+    ) -> tuple[int, ...] | None:
+        call = handler.call
+        last_agent, last_at = self.last_agent(call.caller_number, queue)
+        waiting = self.router.new_call(
+            call.uuid,
+            queue["code"],
+            call.caller_number,
+            vip_level=int(hints.get("vip_level", call.vip_level) or 0),
+            owner_agent_id=hints.get("owner_agent_id") or call.variables.get("owner_agent_id"),
+            last_agent_id=last_agent,
+            last_served_at=last_at,
+            extra_skills=hints.get("skills") or {},
+            arrived_at=call.queued_at,
+        )
+        decision = self.router.route(waiting, enter=True)
+        return decision.agent_ids or None
+
+    def reroute(self, handler: InboundCallHandler, queue: dict[str, Any]) -> tuple[int, ...] | None:
+        decision = self.router.reroute(handler.call.uuid)
+        return decision.agent_ids if decision is not None and decision.reserved else None
+
+    def reserve_agent(self, handler: InboundCallHandler, agent_id: int) -> bool:
+        """Transfer to one agent: route a one-agent queue entry through the agent's group."""
+        snapshot = self.router._config()
+        agent = snapshot.agents_by_id.get(agent_id)
+        if agent is None:
+            return False
+        queues = [
+            q
+            for q in snapshot.queues_by_code.values()
+            if any(m["group"] == q["group"] for m in agent.get("groups", []))
+        ]
+        if not queues:
+            return False
+        call = handler.call
+        waiting = self.router.new_call(
+            call.uuid, queues[0]["code"], call.caller_number, owner_agent_id=agent_id
+        )
+        decision = self.router.route(waiting, enter=True)
+        if decision.agent_ids == (agent_id,):
+            call.queue = queues[0]["code"]
+            return True
+        if decision.reserved:
+            for other in decision.agent_ids:
+                self.deliver(self.router.offer_failed(other, call.uuid, "cancelled"))
+        self.router.remove_call(call.uuid, "transfer")
+        return False
+
+    def position(self, call_uuid: str) -> int | None:
+        return self.router.store.position(call_uuid)
+
+    def agents_logged_in(self, queue: dict[str, Any]) -> int:
+        store = self.router.store
+        return int(store.client.scard(store.logged_in_key(int(queue["group"]))))
+
+    def estimated_wait_minutes(self, queue_code: str, position: int) -> int:
+        """Position × the queue's recent average handle time ÷ agents logged in."""
+        queue = self.router._config().queues_by_code.get(queue_code) or {}
+        agents = max(1, self.agents_logged_in(queue)) if queue else 1
+        average = float(self.redis.get(f"cc:aht:{queue_code}") or 180.0)
+        return max(1, round(position * average / agents / 60))
+
+    def queue_changed(self, queue_code: str) -> None:
+        store = self.router.store
+        self.router.notifier.queue_changed(
+            queue_code, store.queue_length(queue_code), store.longest_wait(queue_code)
+        )
+
+    def remove(self, call_uuid: str) -> None:
+        self._reservations.pop(call_uuid, None)
+        self.deliver(self.router.remove_call(call_uuid, "left"))
+
+    def extension_of(self, agent_id: int) -> str | None:
+        return self.router.store.agent(agent_id).get("extension") or None
+
+    def offer_failed(self, agent_id: int, call_uuid: str, kind: str) -> None:
+        if kind == "unregistered":
+            self.deliver(self.router.set_registered(agent_id, False))
+            kind = "no_answer"
+        outcome = self.router.offer_failed(agent_id, call_uuid, kind)
+        # A re-route of this very call is picked up by the handler's loop.
+        self.deliver(outcome)
+
+    def release(self, agent_id: int, call_uuid: str) -> None:
+        self.deliver(self.router.offer_failed(agent_id, call_uuid, "cancelled"))
+
+    def offer_answered(self, agent_id: int, call_uuid: str) -> None:
+        self.deliver(self.router.offer_answered(agent_id, call_uuid))
+
+    def call_ended(self, agent_id: int, call_uuid: str, talk_seconds: float) -> None:
+        self.deliver(self.router.call_ended(agent_id, call_uuid, talk_seconds))
+        queue = self.router.store.client.hget(self.router.store.call_key(call_uuid), "queue")
+        key = f"cc:aht:{queue}" if queue else None
+        if key:
+            previous = float(self.redis.get(key) or talk_seconds)
+            self.redis.set(key, repr(0.9 * previous + 0.1 * talk_seconds))
+
+    def remember_last_agent(self, caller: str, agent_id: int) -> None:
+        if caller:
+            self.redis.set(LAST_AGENT_KEY + caller, f"{agent_id}:{time.time()!r}", ex=90 * 86400)
+
+    def last_agent(self, caller: str, queue: dict[str, Any]) -> tuple[int | None, float | None]:
+        days = int(queue.get("last_agent_lookback_days") or 0)
+        if not days or not caller:
+            return None, None
+        raw = self.redis.get(LAST_AGENT_KEY + caller)
+        if not raw:
+            return None, None
+        agent, _, at = raw.partition(":")
+        if time.time() - float(at) > days * 86400:
+            return None, None
+        return int(agent), float(at)
+
+
+@dataclass
+class CallServices:
+    redis: redis.Redis
+    config: Callable[[], ConfigSnapshot]
+    acd: AcdPort
+    notifier: LiveNotifier
+    facts: FactWriter
+    prompts: Prompts
+    ivr: IvrRuntime
+    settings: DaemonSettings
+    calls: ActiveCalls = field(default_factory=ActiveCalls)
+
+    def customer_card(self, call) -> dict[str, Any] | None:
+        """What the CRM published about the caller's number (id, name, VIP, owner agent)."""
+        card = self.redis.hgetall(CUSTOMER_KEY + call.caller_number)
+        if not card:
+            return None
+        if card.get("id"):
+            call.customer_id = int(card["id"])
+        return card
+
+    def recording_saved(self, call) -> None:
+        path = call.recording_path
+        size, duration, channels = 0, 0.0, 2 if self.settings.record_stereo else 1
+        try:
+            size = os.path.getsize(path)
+            with wave.open(path, "rb") as wav:
+                channels = wav.getnchannels()
+                duration = wav.getnframes() / float(wav.getframerate() or 8000)
+        except (OSError, wave.Error, EOFError):
+            logger.info("call %s: recording %s not readable here", call.uuid, path)
+        self.facts.recording_saved(
+            call_uuid=call.uuid,
+            path=path,
+            duration=duration,
+            size=size,
+            channels=channels,
+            agent_id=call.agent_id,
+        )
