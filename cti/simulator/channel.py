@@ -263,6 +263,7 @@ class Channel:
         self.eavesdrop_mode = "listen"
         self.broadcast_greenlet: gevent.Greenlet | None = None
         self.stop_broadcast = False
+        self.originator: Channel | None = None
 
     # -- variables -------------------------------------------------------------------
     def set_variable(self, name: str, value: str | int | None) -> None:

@@ -18,7 +18,7 @@ from cti.simulator import media
 from cti.simulator.channel import HANGUP_CAUSE_CODES, CallerProfile, Channel
 from cti.simulator.clock import Clock
 from cti.simulator.dialplan import Dialplan, expand_variables
-from cti.simulator.events import EventBus, SwitchEvent
+from cti.simulator.events import CALLING_SITES, EventBus, SwitchEvent
 
 DEFAULT_HOLD_MUSIC = "tone_stream://%(400,200,400,450);%(400,2000,400,450);loops=-1"
 
@@ -364,6 +364,8 @@ class Switch:
         channel.set_variable("call_uuid", channel.uuid)
         channel.state = 4
         self._presence(channel)
+        if channel.answered:
+            channel.set_callstate("ACTIVE")
         channel.set_running_state("CS_EXECUTE", 4)
         if not apps:
             self.hangup(channel, "NO_ROUTE_DESTINATION")
@@ -681,6 +683,15 @@ class Switch:
         channel.set_time("progress")
         channel.fire("CHANNEL_PROGRESS")
         channel.set_callstate("RINGING")
+        originator = channel.originator
+        if originator is not None and originator.up and not originator.media_ready:
+            # The caller hears the ringing: the 180 is passed back to the A leg.
+            if originator.caller_profile is not None and channel.caller_profile is not None:
+                originator.caller_profile.callee_id_name = channel.caller_profile.callee_id_name
+                originator.caller_profile.callee_id_number = (
+                    channel.caller_profile.callee_id_number
+                )
+            self.ring_ready(originator)
 
     def app_ring_ready(self, channel: Channel, data: str) -> None:
         self.ring_ready(channel)
@@ -1046,6 +1057,7 @@ class Switch:
             leg.other_profile = caller.caller_profile.clone_for_other_leg()
             leg.other_type = "originator"
             leg.set_variable("originator", caller.uuid)
+            leg.originator = caller
         leg.running_state = "CS_NONE"
         leg.state = 1
         leg.fire("CHANNEL_OUTGOING", with_variables=False)
@@ -1173,15 +1185,20 @@ class Switch:
         if channel.caller_profile is not None and leg.caller_profile is not None:
             channel.caller_profile.callee_id_name = leg.caller_profile.callee_id_name
             channel.caller_profile.callee_id_number = leg.caller_profile.callee_id_number
-        self._link(channel, leg)
         if not channel.answered:
             self.answer(channel)
+            self._link(channel, leg)
         else:
+            self._link(channel, leg)
             channel.set_callstate("ACTIVE")
         channel.set_variable("originate_disposition", "SUCCESS")
         channel.set_variable("DIALSTATUS", "SUCCESS")
         self.bridge(channel, leg)
-        if channel.up and channel.variables.get("hangup_after_bridge") == "true":
+        if (
+            channel.up
+            and not channel.pending_work()
+            and channel.variables.get("hangup_after_bridge") == "true"
+        ):
             self.hangup(channel, leg.hangup_cause or "NORMAL_CLEARING")
 
     def _set_callee_from_dial(self, channel: Channel, data: str) -> None:
@@ -1253,7 +1270,9 @@ class Switch:
                 self._parse_private_events(a_leg)
             elif reason == "break" and not a_leg.pending_work():
                 a_leg.break_requested = False
-        if b_leg.up and not a_leg.pending_work():
+        if b_leg.up:
+            # The A leg hung up or was transferred away: FreeSWITCH hangs the B leg up
+            # before it reports the unbridge.
             self.hangup(b_leg, a_leg.hangup_cause or "NORMAL_CLEARING")
         a_leg.set_variable("last_bridge_hangup_cause", b_leg.hangup_cause)
         a_leg.set_variable("bridge_hangup_cause", b_leg.hangup_cause)
@@ -1261,10 +1280,6 @@ class Switch:
         a_leg.partner = None
         if b_leg.partner is a_leg:
             b_leg.partner = None
-        if b_leg.up and a_leg.pending_work():
-            # A was transferred away: the B leg is left alone and hangs up like FreeSWITCH's
-            # hangup_after_bridge default.
-            self.hangup(b_leg, "NORMAL_CLEARING")
 
     def uuid_bridge(self, a_leg: Channel, b_leg: Channel) -> None:
         """api uuid_bridge: both legs leave what they run and the A leg bridges them."""
@@ -1348,6 +1363,23 @@ class Switch:
     ) -> None:
         if context is None:
             context = channel.caller_profile.context if channel.caller_profile else "default"
+        profile = channel.caller_profile
+        if profile is not None:
+            new_profile = profile.clone()
+            new_profile.rdnis = profile.destination_number
+            new_profile.destination_number = destination
+            new_profile.context = context
+            new_profile.transfer_source = (
+                f"{int(self.clock.now())}:{self.new_uuid()}:bl_xfer:{destination}/{context}/XML"
+            )
+            new_profile.profile_index = str(int(profile.profile_index or "1") + 1)
+            assert new_profile.times is not None
+            new_profile.times["profile_created"] = self.clock.now_us()
+            new_profile.times["transferred"] = self.clock.now_us()
+            channel.caller_profile = new_profile
+            channel.other_profile = None
+            channel.other_type = None
+            channel.set_variable("transfer_source", new_profile.transfer_source)
         channel.transfer_target = (destination, dialplan, context)
         channel.signal()
 
@@ -1357,19 +1389,9 @@ class Switch:
         channel.break_requested = False
         assert target is not None
         destination, _, context = target
-        profile = channel.caller_profile
-        assert profile is not None
-        new_profile = profile.clone()
-        new_profile.destination_number = destination
-        new_profile.context = context
-        new_profile.transfer_source = f"{int(self.clock.now())}:{self.new_uuid()}:uuid_br"
-        new_profile.profile_index = str(int(profile.profile_index or "1") + 1)
-        assert new_profile.times is not None
-        new_profile.times["profile_created"] = self.clock.now_us()
-        new_profile.times["transferred"] = self.clock.now_us()
-        channel.caller_profile = new_profile
-        channel.set_variable("transfer_source", new_profile.transfer_source)
         channel.set_variable("max_forwards", "69")
+        if channel.answered:
+            channel.set_callstate("RINGING")
         channel.set_running_state("CS_ROUTING", 2)
         apps = self._route(channel)
         channel.pending_apps = apps
@@ -1398,13 +1420,30 @@ class Switch:
             partner.signal()
             partner.broadcast_greenlet.join(timeout=2)
         channel.fire("CHANNEL_UNHOLD")
-        channel.set_callstate("ACTIVE")
+        # The media renegotiation finishes after the command has returned.
+        self.spawn(lambda: channel.up and channel.set_callstate("ACTIVE"))
         return True
 
     def broadcast(self, channel: Channel, path: str, hold: bool = False) -> None:
-        """uuid_broadcast / hold music: play ``path`` on ``channel`` beside its bridge."""
+        """uuid_broadcast / hold music: play ``path`` on ``channel`` beside its bridge.
+
+        FreeSWITCH queues a private ``execute playback`` to the session; when it is done the
+        same event object is fired twice over (COMMAND, then PRIVATE_COMMAND), so it
+        carries two base header sets.
+        """
+        command = [
+            ("call-command", "execute"),
+            ("execute-app-name", "playback"),
+            ("execute-app-arg", path),
+            ("event-lock", "true"),
+            ("lead-frames", "5"),
+        ]
+        if hold:
+            command.append(("loops", "-1"))
 
         def run() -> None:
+            # The session picks the queued broadcast up on its next media cycle.
+            self.clock.sleep(0.2)
             channel.stop_broadcast = False
             app_uuid = self.new_uuid()
             after = [
@@ -1435,6 +1474,11 @@ class Switch:
                     ("Application-UUID", app_uuid),
                 ],
             )
+            event = self.bus.create("COMMAND", site=("switch_ivr.c", "switch_ivr_broadcast", 0))
+            event.extend(command)
+            event.extend(self.bus.base_headers("PRIVATE_COMMAND", CALLING_SITES["PRIVATE_COMMAND"]))
+            event.extend(channel.basic_headers())
+            self.bus.fire(event)
             channel.broadcast_greenlet = None
 
         channel.broadcast_greenlet = self.spawn(run)
@@ -1444,11 +1488,11 @@ class Switch:
         if channel.down or path in channel.media_bugs:
             return False
         channel.media_bugs[path] = self.clock.now()
+        channel.fire("RECORD_START", after=[("Record-File-Path", path)])
         channel.fire(
             "MEDIA_BUG_START",
             before=[("Media-Bug-Function", "session_record"), ("Media-Bug-Target", path)],
         )
-        channel.fire("RECORD_START", after=[("Record-File-Path", path)])
         return True
 
     def stop_recording(self, channel: Channel, path: str | None = None) -> bool:

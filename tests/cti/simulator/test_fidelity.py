@@ -405,3 +405,51 @@ def test_originate_failures_and_kill(simulator: SwitchSimulator) -> None:
         if kind == "event" and isinstance(record, EventRecord) and record.unique_id == uuid
     )
     assert originate_reply < first_leg_event, kinds
+
+
+# ---------------------------------------------------------------------------------- 6
+def _bridged_call(simulator: SwitchSimulator, inbound: EslConnection) -> SimulatedCaller:
+    caller = SimulatedCaller(simulator, "caller", "sipp caller")
+    caller.dial("7002")
+    inbound.wait_event("CHANNEL_BRIDGE", caller.uuid)
+    return caller
+
+
+def test_hold_transfer_record(simulator: SwitchSimulator, tmp_path) -> None:
+    inbound = login(simulator)
+    SimulatedAgentEndpoint(simulator, "agent1", answer_delay=1.0)
+    caller = _bridged_call(simulator, inbound)
+    uuid = caller.uuid
+    wav = tmp_path / "fs_traces_x.wav"
+    simulator.clock.sleep(1.0)
+    assert inbound.command(f"api uuid_hold {uuid}").body == b"+OK Success\n"
+    simulator.clock.sleep(2.0)
+    assert inbound.command(f"api uuid_hold off {uuid}").body == b"+OK Success\n"
+    simulator.clock.sleep(1.0)
+    assert inbound.command(f"api uuid_record {uuid} start {wav}").body == b"+OK Success\n"
+    simulator.clock.sleep(2.0)
+    assert inbound.command(f"api uuid_record {uuid} stop {wav}").body == b"+OK Success\n"
+    simulator.clock.sleep(0.5)
+    assert inbound.command(f"api uuid_setvar {uuid} fs_traces_tag hello-world").body == b"+OK\n"
+    assert inbound.command(f"api uuid_getvar {uuid} fs_traces_tag").body == b"hello-world"
+    assert inbound.command(f"api uuid_getvar {uuid} fs_traces_no_such_var").body == b"_undef_"
+    reply = inbound.command(f"api uuid_broadcast {uuid} tone_stream://%(500,0,800) aleg")
+    assert reply.body == b"+OK Message sent\n"
+    simulator.clock.sleep(1.7)
+    assert inbound.command(f"api uuid_transfer {uuid} 7001 XML default").body == b"+OK\n"
+    assert caller.wait_destroyed(timeout=10)
+    simulator.clock.sleep(1.0)
+    inbound.command("api show channels as json")
+    inbound.send("exit")
+    inbound.closed.wait(timeout=5)
+
+    expected = load_trace("hold_transfer_record", "inbound")
+    actual = inbound.observed()
+    assert replies(actual) == replies(expected)
+    assert_channels_match(expected, actual)
+    assert_event_shapes_match(expected, actual, {"API"})
+    import wave
+
+    with wave.open(str(wav)) as recording:
+        assert recording.getframerate() == 8000
+        assert 1.8 <= recording.getnframes() / 8000 <= 2.6
