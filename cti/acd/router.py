@@ -19,7 +19,6 @@ from cti.acd.store import (
     AcdError,
     AcdStore,
     Answered,
-    GroupState,
     OfferEnd,
     OfferOutcome,
     StateChange,
@@ -147,6 +146,9 @@ class Router:
         self.reserve_window = reserve_window
         self.heads_per_queue = heads_per_queue
         self._index: _ConfigIndex | None = None
+        self._cache_snapshot: ConfigSnapshot | None = None
+        self._cache_day = ""
+        self._candidate_cache: dict[int, dict[str, AgentCandidate]] = {}
 
     # -- configuration -----------------------------------------------------------------
 
@@ -216,24 +218,33 @@ class Router:
         self,
         index: _ConfigIndex,
         group: int,
-        state: GroupState,
+        records: list[str],
+        today: str,
         preferred: set[int],
         exclude: Iterable[int],
     ) -> list[AgentCandidate]:
+        """Candidates from packed records; a record seen before (same agent, same stats, same
+        configuration and day) reuses the candidate built then."""
+        # Identity, not equality: comparing two snapshots would compare the whole config.
+        if self._cache_snapshot is not index.snapshot or self._cache_day != today:
+            self._cache_snapshot, self._cache_day = index.snapshot, today
+            self._candidate_cache = {}
+        cache = self._candidate_cache.setdefault(group, {})
+        if len(cache) > 4 * len(records) + 1024:
+            cache.clear()
         members = index.members.get(group, {})
         skipped = set(exclude)
         candidates = []
         seen: set[int] = set()
-        for live in state.agents:
-            if live.id in skipped or live.id in seen:
-                continue
-            membership = members.get(live.id)
-            if membership is None and live.id not in preferred:
-                continue
-            seen.add(live.id)
-            level, position = membership or (1, 1)
-            candidates.append(
-                AgentCandidate(
+        for record in records:
+            candidate = cache.get(record)
+            if candidate is None:
+                live = self.store.parse_record(record, today)
+                membership = members.get(live.id)
+                if membership is None and live.id not in preferred:
+                    continue
+                level, position = membership or (1, 1)
+                candidate = AgentCandidate(
                     live.id,
                     live.status,
                     live.registered,
@@ -245,7 +256,12 @@ class Router:
                     live.idle_since,
                     live.available_at,
                 )
-            )
+                if membership is not None:
+                    cache[record] = candidate
+            if candidate.id in skipped or candidate.id in seen:
+                continue
+            seen.add(candidate.id)
+            candidates.append(candidate)
         return candidates
 
     def route(
@@ -272,20 +288,15 @@ class Router:
                 now=now,
             )
             preferred_ids = {agent_id for agent_id, _ in preferred}
-            state = self.store.group_state(
+            logged_in, pointer, records = self.store.group_records(
                 group,
                 rotation_queue=call.queue if round_robin else None,
                 extra_agents=preferred_ids,
-                now=now,
             )
-            candidates = self._candidates(index, group, state, preferred_ids, exclude)
+            today = self.store.today(now)
+            candidates = self._candidates(index, group, records, today, preferred_ids, exclude)
             ordering = order_agents(
-                strategy,
-                call,
-                candidates,
-                now,
-                rotation_pointer=state.rotation_pointer,
-                rng=self._rng,
+                strategy, call, candidates, now, rotation_pointer=pointer, rng=self._rng
             )
             ordering, reason = apply_preferred(call, ordering, candidates, preferred, now)
             agent_ids = ordering.agent_ids
@@ -313,7 +324,7 @@ class Router:
                 return decision
             if not reservation.call_waiting:
                 return RouteDecision(call.uuid, call.queue, (), "call_not_waiting")
-            reason = "no_agent_logged_in" if state.logged_in == 0 else "no_agent_ready"
+            reason = "no_agent_logged_in" if logged_in == 0 else "no_agent_ready"
             decision = RouteDecision(
                 call.uuid,
                 call.queue,

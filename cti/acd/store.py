@@ -470,6 +470,38 @@ class AcdStore:
 
     # -- routing reads -----------------------------------------------------------------
 
+    def group_records(
+        self,
+        group_id: int,
+        *,
+        rotation_queue: str | None = None,
+        extra_agents: Iterable[int] = (),
+    ) -> tuple[int, int | None, list[str]]:
+        """One round trip: the group's logged-in count, the queue's rotation pointer, and the
+        packed live records of the group's ready agents plus ``extra_agents`` (owner, last
+        agent). :meth:`parse_record` reads a record; the router caches what it parsed, since
+        most records are unchanged from one call to the next."""
+        rotation = self.rotation_key(rotation_queue) if rotation_queue else ""
+        extra = ",".join(str(agent_id) for agent_id in extra_agents)
+        raw = self._fetch_group(args=[self.prefix, group_id, rotation, extra])
+        pointer = int(raw[1]) if raw[1] else None
+        return int(raw[0]), pointer, raw[2].split(";") if raw[2] else []
+
+    @staticmethod
+    def parse_record(record: str, today: str) -> LiveAgent:
+        """A packed record (``id,status,registered,available_at,calls,talk,day,idle``)."""
+        agent_id, status, registered, available_at, calls, talk, day, idle = record.split(",")
+        same_day = day == today
+        return LiveAgent(
+            int(agent_id),
+            AgentStatus(status or "logged_out"),
+            registered == "1",
+            float(available_at or 0),
+            int(calls) if same_day and calls else 0,
+            float(talk) if same_day and talk else 0.0,
+            float(idle or 0),
+        )
+
     def group_state(
         self,
         group_id: int,
@@ -478,30 +510,13 @@ class AcdStore:
         extra_agents: Iterable[int] = (),
         now: float | None = None,
     ) -> GroupState:
-        """One round trip: the group's logged-in count, the queue's rotation pointer, and the
-        live stats of the group's ready agents plus ``extra_agents`` (owner, last agent)."""
+        """:meth:`group_records`, parsed."""
         today = self.today(now)
-        rotation = self.rotation_key(rotation_queue) if rotation_queue else ""
-        extra = ",".join(str(agent_id) for agent_id in extra_agents)
-        raw = self._fetch_group(args=[self.prefix, group_id, rotation, extra])
-        agents = []
-        ready = AgentStatus.READY
-        for record in raw[2].split(";") if raw[2] else ():
-            agent_id, status, registered, available_at, calls, talk, day, idle = record.split(",")
-            same_day = day == today
-            agents.append(
-                LiveAgent(
-                    int(agent_id),
-                    ready if status == "ready" else AgentStatus(status or "logged_out"),
-                    registered == "1",
-                    float(available_at or 0),
-                    int(calls) if same_day and calls else 0,
-                    float(talk) if same_day and talk else 0.0,
-                    float(idle or 0),
-                )
-            )
-        pointer = int(raw[1]) if raw[1] else None
-        return GroupState(int(raw[0]), pointer, tuple(agents))
+        logged_in, pointer, records = self.group_records(
+            group_id, rotation_queue=rotation_queue, extra_agents=extra_agents
+        )
+        agents = tuple(self.parse_record(record, today) for record in records)
+        return GroupState(logged_in, pointer, agents)
 
     # -- queues and offers -------------------------------------------------------------
 
