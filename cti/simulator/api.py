@@ -265,6 +265,11 @@ class ApiCommands:
             return None
         return channel
 
+    def snapshot_row(self, channel: Channel) -> None:
+        """Freeze the channel's row as the core database last stored it (before hangup)."""
+        channel.db_row = None
+        channel.db_row = self._channel_row(channel)
+
     def uuid_kill(self, argument: str, session: Channel | None) -> str:
         parts = argument.split()
         channel = self._channel(parts[0]) if parts else None
@@ -422,6 +427,8 @@ class ApiCommands:
 
     # -- show ------------------------------------------------------------------------
     def _channel_row(self, channel: Channel) -> dict[str, str]:
+        if channel.db_row is not None:
+            return dict(channel.db_row)
         profile = channel.caller_profile
         created = channel.get_time("created") or channel.created_us
         app = channel.current_app or ""
@@ -469,10 +476,7 @@ class ApiCommands:
         }
 
     def _rows(self, what: str) -> tuple[list[str], list[dict[str, str]]]:
-        channels = sorted(
-            (c for c in self.switch.channels.values() if not c.destroyed.is_set()),
-            key=lambda c: c.created_us,
-        )
+        channels = sorted(self.switch.listed_channels(), key=lambda c: c.created_us)
         if what == "channels":
             return CHANNEL_COLUMNS, [self._channel_row(c) for c in channels]
         rows = []
@@ -492,7 +496,10 @@ class ApiCommands:
                 for column in CALL_COLUMNS:
                     if column.startswith("b_"):
                         row[column] = ""
-            row["call_created_epoch"] = row["created_epoch"]
+            row["call_created_epoch"] = row["created_epoch"] if partner is not None else ""
+            if partner is None:
+                # FreeSWITCH fills the calls table's call_uuid only for bridged calls.
+                row["call_uuid"] = ""
             seen.add(channel.uuid)
             rows.append({column: row.get(column, "") for column in CALL_COLUMNS})
         return CALL_COLUMNS, rows

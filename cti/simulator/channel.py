@@ -264,6 +264,8 @@ class Channel:
         self.broadcast_greenlet: gevent.Greenlet | None = None
         self.stop_broadcast = False
         self.originator: Channel | None = None
+        self.db_row: dict[str, str] | None = None
+        self.unlisted_at: float | None = None
 
     # -- variables -------------------------------------------------------------------
     def set_variable(self, name: str, value: str | int | None) -> None:

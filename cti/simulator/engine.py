@@ -92,6 +92,12 @@ class Switch:
         self.socket_handler: Callable[[Channel, str], None] | None = None
         self.api_handler: Callable[[str, str, Channel | None], tuple[bool, str]] | None = None
         self.conferences: dict[str, Any] = {}
+        self.row_snapshot: Callable[[Channel], None] | None = None
+        # `show channels` reads FreeSWITCH's core database, which lags the events: a
+        # destroyed channel stays listed this long (real seconds, like the database thread
+        # it models) after CHANNEL_DESTROY.
+        self.database_lag = 0.1
+        self._recently_destroyed: list[Channel] = []
         self.greenlets: set[gevent.Greenlet] = set()
         self.applications: dict[str, Callable[[Channel, str], None]] = {
             "answer": self.app_answer,
@@ -548,7 +554,16 @@ class Switch:
             if value is not None:
                 channel.set_variable(name, value)
 
+    def listed_channels(self) -> list[Channel]:
+        now = time.monotonic()
+        self._recently_destroyed = [
+            c for c in self._recently_destroyed if c.unlisted_at is not None and c.unlisted_at > now
+        ]
+        return [*self.channels.values(), *self._recently_destroyed]
+
     def _finish(self, channel: Channel) -> None:
+        if self.row_snapshot is not None:
+            self.row_snapshot(channel)
         if channel.up:
             self.hangup(channel, "NORMAL_CLEARING")
         self._stop_media_bugs(channel)
@@ -563,6 +578,8 @@ class Switch:
         )
         channel.destroy_release.wait()
         self.channels.pop(channel.uuid, None)
+        channel.unlisted_at = time.monotonic() + self.database_lag
+        self._recently_destroyed.append(channel)
         channel.state = 12
         channel.fire("CHANNEL_DESTROY")
         channel.set_running_state("CS_DESTROY", 12)

@@ -53,6 +53,7 @@ class SwitchSimulator:
         self.conferences = ConferenceRegistry(self.switch)
         self.api = ApiCommands(self.switch, self.conferences, hostname)
         self.switch.api_handler = self.api.execute
+        self.switch.row_snapshot = self.api.snapshot_row
         self.outbound = OutboundSockets(self.switch, self.api)
         self.switch.socket_handler = self.outbound.run
         self.server = EventSocketServer(self.switch, self.api, host, port, password)

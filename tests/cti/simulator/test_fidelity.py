@@ -453,3 +453,69 @@ def test_hold_transfer_record(simulator: SwitchSimulator, tmp_path) -> None:
     with wave.open(str(wav)) as recording:
         assert recording.getframerate() == 8000
         assert 1.8 <= recording.getnframes() / 8000 <= 2.6
+
+
+# ---------------------------------------------------------------------------------- 9
+def test_json_format(simulator: SwitchSimulator) -> None:
+    connection = login(simulator, "event json ALL")
+    caller = SimulatedCaller(simulator, "caller", "sipp caller")
+    caller.dial("7001")
+    assert caller.wait_destroyed(timeout=10)
+    job = connection.command("bgapi show calls").headers["Job-UUID"]
+    result = connection.wait_event("BACKGROUND_JOB", Job_UUID=job)
+    connection.send("exit")
+    connection.closed.wait(timeout=5)
+
+    expected = load_trace("json_format", "inbound")
+    actual = connection.observed()
+    assert replies(actual) == replies(expected)
+    assert_channels_match(expected, actual)
+    want_job = next(e for e in expected.events if e.name == "BACKGROUND_JOB")
+    # The core database still lists the channel right after its CHANNEL_DESTROY.
+    assert normalize(result.body) == normalize(want_job.body), result.body
+    assert result.header_names() == want_job.header_names()
+    raw = bytes(connection.raw)
+    assert b'"variable_DP_MATCH":["DELAYED NEGOTIATION","DELAYED NEGOTIATION"]' in raw
+    assert b'"_body":"uuid,direction,' in raw
+
+
+# ---------------------------------------------------------------------------------- 10
+def test_filtered_subscription(simulator: SwitchSimulator) -> None:
+    inbound = login(
+        simulator,
+        "event plain CHANNEL_CREATE CHANNEL_ANSWER CHANNEL_HANGUP_COMPLETE "
+        "CUSTOM conference::maintenance",
+    )
+    SimulatedAgentEndpoint(simulator, "agent1", answer_delay=1.0)
+    caller = SimulatedCaller(simulator, "caller", "sipp caller")
+    caller.hangup_after_answer(8.0)
+    caller.dial("7005")
+    inbound.wait_event("CHANNEL_CREATE", caller.uuid)
+    reply = inbound.command(f"filter Unique-ID {caller.uuid}")
+    assert reply.reply_text == f"+OK filter added. [Unique-ID]=[{caller.uuid}]"
+    agent = inbound.command("api create_uuid").body.decode()
+    inbound.command(f"filter Unique-ID {agent}")
+    inbound.command(
+        f"bgapi originate {{origination_uuid={agent},origination_caller_id_number=1000}}"
+        "sofia/internal/sip:agent1@127.0.0.1:5080 &park()"
+    )
+    inbound.wait_event("CHANNEL_ANSWER", agent)
+    simulator.clock.sleep(0.1)
+    assert inbound.command(f"api uuid_bridge {caller.uuid} {agent}").body.decode() == (
+        f"+OK {agent}\n"
+    )
+    reply = inbound.command(f"filter delete Unique-ID {agent}")
+    assert reply.reply_text == f"+OK filter deleted. [Unique-ID][{agent}]"
+    assert caller.wait_destroyed(timeout=15)
+    simulator.clock.sleep(1.0)
+    inbound.command("api show channels as json")
+    inbound.command(f"filter delete Unique-ID {caller.uuid}")
+    inbound.command(f"filter delete Unique-ID {caller.uuid}")
+    inbound.send("exit")
+    inbound.closed.wait(timeout=5)
+
+    expected = load_trace("filtered_subscription", "inbound")
+    actual = inbound.observed()
+    assert replies(actual) == replies(expected)
+    assert [e.key for e in actual.events] == [e.key for e in expected.events]
+    assert_channels_match(expected, actual)
