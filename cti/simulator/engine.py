@@ -1151,16 +1151,20 @@ class Switch:
         profile.callee_id_number = old_number
         leg.set_variable("channel_cid_flipped", "yes")
 
-    def call_update(self, channel: Channel, bridged_to: Channel | None = None) -> None:
+    def call_update(
+        self, channel: Channel, bridged_to: Channel | None = None, bridged: bool = True
+    ) -> None:
+        """CALL_UPDATE: the display update sent to the phone (who it is talking to)."""
         before = [("Direction", "SEND")]
         if bridged_to is not None and bridged_to.caller_profile is not None:
             before.extend(
                 [
                     ("Sent-Callee-ID-Name", bridged_to.caller_profile.caller_id_name),
                     ("Sent-Callee-ID-Number", bridged_to.caller_profile.caller_id_number),
-                    ("Bridged-To", bridged_to.uuid),
                 ]
             )
+            if bridged:
+                before.append(("Bridged-To", bridged_to.uuid))
         channel.fire("CALL_UPDATE", before=before)
 
     def receive_dtmf(self, channel: Channel, digit: str, duration_ms: int = 100) -> None:
@@ -1588,18 +1592,24 @@ class Switch:
         if not channel.answered:
             self.answer(channel)
         key = f"eavesdrop:{channel.uuid}"
+        bug = [("Media-Bug-Function", "eavesdrop"), ("Media-Bug-Target", target.uuid)]
 
         def stop() -> None:
-            target.fire(
-                "MEDIA_BUG_STOP",
-                before=[("Media-Bug-Function", "eavesdrop"), ("Media-Bug-Target", channel.uuid)],
-            )
+            target.fire("MEDIA_BUG_STOP", before=bug)
 
-        target.media_bugs[key] = stop
-        target.fire(
-            "MEDIA_BUG_START",
-            before=[("Media-Bug-Function", "eavesdrop"), ("Media-Bug-Target", channel.uuid)],
+        # The eavesdropper reads raw audio from the bug: its read codec becomes L16.
+        channel.fire(
+            "CODEC",
+            site=("switch_core_codec.c", "switch_core_session_set_read_codec", 279),
+            after=[
+                ("channel-read-codec-name", "L16"),
+                ("channel-read-codec-rate", "8000"),
+                ("channel-read-codec-bit-rate", "128000"),
+            ],
         )
+        target.media_bugs[key] = stop
+        target.fire("MEDIA_BUG_START", before=bug)
+        self.call_update(channel, target, bridged=False)
         channel.eavesdrop_target = target
         channel.eavesdrop_mode = "listen"
         channel.dtmf_buffer.clear()
@@ -1625,6 +1635,15 @@ class Switch:
             channel.eavesdrop_commands.clear()
             if target.media_bugs.pop(key, None) is not None:
                 stop()
+            channel.fire(
+                "CODEC",
+                site=("switch_core_codec.c", "switch_core_session_set_read_codec", 279),
+                after=[
+                    ("channel-read-codec-name", "PCMU"),
+                    ("channel-read-codec-rate", "8000"),
+                    ("channel-read-codec-bit-rate", "64000"),
+                ],
+            )
         channel.set_variable("eavesdrop_result", "success")
 
     def eavesdrop_command(self, channel: Channel, command: str) -> None:

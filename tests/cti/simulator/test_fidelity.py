@@ -519,3 +519,51 @@ def test_filtered_subscription(simulator: SwitchSimulator) -> None:
     assert replies(actual) == replies(expected)
     assert [e.key for e in actual.events] == [e.key for e in expected.events]
     assert_channels_match(expected, actual)
+
+
+# ---------------------------------------------------------------------------------- 7
+def test_eavesdrop_whisper_barge(simulator: SwitchSimulator) -> None:
+    inbound = login(simulator)
+    SimulatedAgentEndpoint(simulator, "agent1", answer_delay=1.0)
+    supervisor = SimulatedAgentEndpoint(simulator, "agent2", answer_delay=0.3, port=5081)
+    supervisor.endpoint.dtmf_script = [(3, "1"), (3, "2"), (3, "3"), (3, "0"), (9, "*")]
+    caller = SimulatedCaller(simulator, "caller", "sipp caller")
+    caller.hangup_after_answer(34.0)
+    caller.dial("7002")
+    inbound.wait_event("CHANNEL_BRIDGE", caller.uuid)
+    simulator.clock.sleep(0.6)
+    sup = inbound.command("api create_uuid").body.decode()
+    inbound.command(
+        f"bgapi originate {{origination_uuid={sup},origination_caller_id_number=9000,"
+        "origination_caller_id_name=Supervisor,eavesdrop_enable_dtmf=true}"
+        f"sofia/internal/sip:agent2@127.0.0.1:5081 &eavesdrop({caller.uuid})"
+    )
+    inbound.wait_event("CHANNEL_ANSWER", sup)
+    answered = simulator.clock.now()
+    for offset, command in [(13.1, "2"), (15.1, "3"), (17.1, "0")]:
+        simulator.clock.sleep(max(0.0, answered + offset - simulator.clock.now()))
+        reply = inbound.command(
+            "sendevent CUSTOM",
+            {
+                "Event-Subclass": "fs_traces::eavesdrop",
+                "Unique-ID": sup,
+                "eavesdrop-command": command,
+            },
+        )
+        assert UUID.fullmatch(reply.reply_text.removeprefix("+OK "))
+        modes = simulator.channel(sup)
+        assert modes is not None and modes.eavesdrop_mode == {
+            "2": "whisper-b", "3": "barge", "0": "listen"
+        }[command]
+    inbound.wait_event("CHANNEL_DESTROY", sup, timeout=10)
+    assert caller.wait_destroyed(timeout=15)
+    simulator.clock.sleep(1.0)
+    inbound.command("api show channels as json")
+    inbound.send("exit")
+    inbound.closed.wait(timeout=5)
+
+    expected = load_trace("eavesdrop_whisper_barge", "inbound")
+    actual = inbound.observed()
+    assert replies(actual) == replies(expected)
+    assert_channels_match(expected, actual, skip=_not_heartbeat)
+    assert not [e for e in actual.events if e.name == "CUSTOM"]
