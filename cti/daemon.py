@@ -35,6 +35,7 @@ from cti.esl.outbound import OutboundServer, OutboundSession
 from cti.facts import FactWriter
 from cti.lease import LeaderLease
 from cti.notify import LiveNotifier
+from cti.recovery import Recovery
 from cti.services import AcdPort, CallServices, DaemonSettings, IvrRuntime
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class Daemon:
         )
         self.services.acd = AcdPort(self.router, self.services.calls, self.redis)
         self.control = CallControl(self.services, self._api)
+        self.recovery = Recovery(self.services, self._api)
         self.commands = CommandServer(self.redis, consumer=options.settings.node_name)
         self.control.register_all(self.commands)
         self.outbound = OutboundServer(
@@ -99,6 +101,9 @@ class Daemon:
         self._leader_greenlets: list[gevent.Greenlet] = []
         for client in self.switches:
             client.on_connect(self._switch_connected)
+            client.on("CHANNEL_HANGUP_COMPLETE", self.recovery.on_hangup_complete)
+            for subclass in ("sofia::register", "sofia::unregister", "sofia::expire"):
+                client.on("CUSTOM", self._registration, subclass=subclass)
 
     # -- switch ------------------------------------------------------------------------
     def _api(self, command: str) -> str:
@@ -114,6 +119,30 @@ class Daemon:
 
     def _switch_connected(self, client: InboundClient) -> None:
         logger.info("connected to FreeSWITCH %s:%s", client.host, client.port)
+        if self.leading.is_set():
+            # Events were missed while disconnected: reconcile with what the switch has.
+            gevent.spawn(self._resync)
+
+    def _resync(self) -> None:
+        if not any(client.wait_connected(10) for client in self.switches):
+            logger.error("resync skipped: no FreeSWITCH connection")
+            return
+        try:
+            self.recovery.resync()
+        except Exception:
+            logger.exception("resync failed")
+
+    def _registration(self, event) -> None:
+        """sofia::register / unregister / expire: an agent phone came or went."""
+        extension = event.get("from-user") or event.get("username") or ""
+        agent = self.reader.current.agents_by_extension.get(extension)
+        if agent is None:
+            return
+        registered = event.subclass == "sofia::register"
+        try:
+            self.services.acd.deliver(self.router.set_registered(agent["id"], registered))
+        except Exception:
+            logger.exception("registration update for %s failed", extension)
 
     def _new_call(self, session: OutboundSession) -> InboundCallHandler:
         return InboundCallHandler(session, self.services)
@@ -122,6 +151,7 @@ class Daemon:
     def _elected(self) -> None:
         logger.warning("%s leads: accepting calls and commands", self.options.settings.node_name)
         self.leading.set()
+        self._resync()
         self.outbound.start()
         self._leader_greenlets = [
             gevent.spawn(self.commands.serve, self.stopping),

@@ -1,0 +1,163 @@
+"""Rebuilding live state after a daemon restart or a takeover by the standby.
+
+A new leader cannot know what the old one was doing in memory, but the switch and Redis
+still know: `show channels` lists the channels that are up, and Redis holds the live calls
+(`cc:live:call:*`), the agents' states and the ACD queues. `Recovery.resync` reconciles them:
+
+- a live call whose channels are gone is closed: its CDR is written, its agent wraps up;
+- a live call still up (a conversation that outlived its daemon) is adopted: the daemon
+  watches its hangup to close it, and asks the switch to hang the caller up after the
+  bridge instead of falling into the failover dialplan;
+- an agent offered or talking for a call nobody handles any more is released;
+- a queued call nobody handles any more leaves the queue (its caller reached the failover
+  ring group when the old daemon's socket closed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from cti.acd.store import AcdError
+from cti.acd.strategies import AgentStatus
+from cti.esl.events import ChannelHangupComplete
+from cti.notify import CALL_KEY, CALLS_INDEX
+
+if TYPE_CHECKING:
+    from cti.services import CallServices
+
+logger = logging.getLogger(__name__)
+
+
+class Recovery:
+    def __init__(self, services: CallServices, switch_api: Callable[[str], str]) -> None:
+        self.services = services
+        self.api = switch_api
+        # uuid of a caller or agent leg -> the adopted call's uuid
+        self.adopted_legs: dict[str, str] = {}
+        self.adopted: dict[str, dict[str, str]] = {}
+
+    def live_channels(self) -> set[str]:
+        reply = self.api("show channels as json")
+        try:
+            rows = json.loads(reply).get("rows", [])
+        except ValueError:
+            logger.error("recovery: unreadable show channels reply: %r", reply[:200])
+            raise
+        return {row["uuid"] for row in rows if row.get("uuid")}
+
+    def resync(self) -> dict[str, int]:
+        services = self.services
+        redis = services.redis
+        router = services.acd.router
+        live = self.live_channels()
+        handled = {handler.call.uuid for handler in services.calls}
+        counts = {"closed": 0, "adopted": 0, "released": 0, "dequeued": 0}
+
+        for call_uuid in redis.smembers(CALLS_INDEX):
+            if call_uuid in handled or call_uuid in self.adopted:
+                continue
+            fields = redis.hgetall(CALL_KEY + call_uuid)
+            agent_leg = fields.get("agent_leg", "")
+            if call_uuid in live and fields.get("state") in ("bridged", "held"):
+                self._adopt(call_uuid, fields)
+                counts["adopted"] += 1
+            elif call_uuid in live or agent_leg in live:
+                # Up but not in conversation: the old daemon's socket closed, so the switch
+                # sent the caller to the failover ring group; it is no longer ours.
+                self._close(call_uuid, fields, "failover")
+                counts["closed"] += 1
+            else:
+                self._close(call_uuid, fields, "")
+                counts["closed"] += 1
+
+        for agent_id_text in redis.smembers(f"{router.store.prefix}agents:logged_in"):
+            agent_id = int(agent_id_text)
+            agent = router.store.agent(agent_id)
+            call_uuid = agent.get("call", "")
+            if not call_uuid or call_uuid in handled or call_uuid in self.adopted:
+                continue
+            status = agent.get("status")
+            try:
+                if status == AgentStatus.OFFERED:
+                    services.acd.release(agent_id, call_uuid)
+                elif status == AgentStatus.TALKING:
+                    started = float(agent.get("changed_at") or time.time())
+                    services.acd.call_ended(agent_id, call_uuid, time.time() - started)
+                else:
+                    continue
+            except AcdError:
+                logger.info("recovery: agent %s already moved on", agent_id)
+                continue
+            counts["released"] += 1
+
+        queues = list(services.config().queues_by_code)
+        for code in queues:
+            for call_uuid in router.store.waiting_calls(code):
+                if call_uuid not in handled:
+                    services.acd.remove(call_uuid)
+                    counts["dequeued"] += 1
+        logger.warning("recovery: %s", counts)
+        return counts
+
+    def _adopt(self, call_uuid: str, fields: dict[str, str]) -> None:
+        self.adopted[call_uuid] = fields
+        self.adopted_legs[call_uuid] = call_uuid
+        if fields.get("agent_leg"):
+            self.adopted_legs[fields["agent_leg"]] = call_uuid
+        try:
+            # The socket that would have taken the caller on after the talk is gone.
+            self.api(f"uuid_setvar {call_uuid} hangup_after_bridge true")
+        except Exception:  # the call may end between the two commands
+            logger.info("recovery: %s ended while being adopted", call_uuid)
+        logger.warning("recovery: adopted call %s in conversation", call_uuid)
+
+    def on_hangup_complete(self, event: ChannelHangupComplete) -> None:
+        """Inbound-connection handler: an adopted call's caller or agent hung up."""
+        call_uuid = self.adopted_legs.get(event.unique_id or "")
+        if call_uuid is None:
+            return
+        fields = self.adopted.get(call_uuid)
+        if fields is None:
+            return
+        hangup_by = "caller" if event.unique_id == call_uuid else "agent"
+        self._close(call_uuid, fields, hangup_by, event.hangup_cause or "NORMAL_CLEARING")
+
+    def _close(self, call_uuid: str, fields: dict[str, str], hangup_by: str,
+               cause: str = "NORMAL_CLEARING") -> None:
+        services = self.services
+        self.adopted.pop(call_uuid, None)
+        for leg in [leg for leg, owner in self.adopted_legs.items() if owner == call_uuid]:
+            del self.adopted_legs[leg]
+        agent_id = int(fields["agent_id"]) if fields.get("agent_id") else None
+        if agent_id is not None:
+            agent = services.acd.router.store.agent(agent_id)
+            if agent.get("call") == call_uuid and agent.get("status") == AgentStatus.TALKING:
+                talk = time.time() - float(fields.get("bridged_at") or time.time())
+                try:
+                    services.acd.call_ended(agent_id, call_uuid, talk)
+                except AcdError:
+                    pass
+        started = float(fields.get("started_at") or time.time())
+        services.facts.call_ended(
+            call_uuid=call_uuid,
+            direction=fields.get("direction") or "inbound",
+            caller=fields.get("caller", ""),
+            callee=fields.get("destination", ""),
+            started_at=started,
+            hangup_cause=cause,
+            did=fields.get("destination", ""),
+            queue=fields.get("queue", ""),
+            agent_id=agent_id,
+            ivr_flow=fields.get("flow", ""),
+            recording_path=fields.get("recording", ""),
+            hangup_by=hangup_by,
+            node=services.settings.node_name,
+        )
+        pipe = services.redis.pipeline()
+        pipe.delete(CALL_KEY + call_uuid)
+        pipe.srem(CALLS_INDEX, call_uuid)
+        pipe.execute()
