@@ -34,6 +34,24 @@ def _agent_of(user):
     return getattr(user, "agent", None) if user is not None else None
 
 
+BUILTIN_STATUS_NAMES = {
+    StatusKind.OPEN: ("待处理", "Open", 10),
+    StatusKind.PENDING: ("处理中", "Pending", 20),
+    StatusKind.CLOSED: ("已关闭", "Closed", 30),
+}
+
+
+def builtin_status(kind: str) -> ServiceStatus:
+    """The built-in status of `kind` (seeded by migration 0002; recreated if someone deleted
+    it, so closing a record never fails for want of a "closed" row)."""
+    name, name_en, order = BUILTIN_STATUS_NAMES[StatusKind(kind)]
+    status, _created = ServiceStatus.objects.get_or_create(
+        code=kind,
+        defaults={"name": name, "name_en": name_en, "kind": kind, "builtin": True, "order": order},
+    )
+    return status
+
+
 def _check_transition(record: ServiceRecord, status: ServiceStatus) -> None:
     if not can_transition(record.status.kind, status.kind):
         raise BusinessRuleError(
@@ -83,7 +101,7 @@ def create_service_record(
         raise BusinessRuleError(
             "description_required", _("Describe the request."), field="description"
         )
-    status = status or ServiceStatus.objects.get(code=StatusKind.OPEN)
+    status = status or builtin_status(StatusKind.OPEN)
     agent = agent or _agent_of(by_user)
     with transaction.atomic():
         record = ServiceRecord.objects.create(
@@ -167,7 +185,7 @@ def change_service_record_status(
 
 def close_service_record(record: ServiceRecord, *, by_user, note: str = "") -> ServiceRecord:
     """Close a record (built-in "closed" status), with an optional closing follow-up note."""
-    closed = ServiceStatus.objects.get(code=StatusKind.CLOSED)
+    closed = builtin_status(StatusKind.CLOSED)
     if note.strip():
         add_follow_up(record, by_user=by_user, note=note, status=closed)
         return ServiceRecord.objects.select_related("status").get(pk=record.pk)

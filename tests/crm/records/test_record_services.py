@@ -8,6 +8,7 @@ from crm.customers.services import create_customer
 from crm.records.models import ServiceCategory, ServiceStatus
 from crm.records.services import (
     add_follow_up,
+    builtin_status,
     change_service_record_status,
     close_service_record,
     create_service_record,
@@ -63,7 +64,7 @@ def test_create_follow_up_and_close(agent_user):
     assert record.status.code == "open"
     assert record.agent == agent_user.agent
     assert list(unfinished_service_records(agent_user.agent)) == [record]
-    pending = ServiceStatus.objects.get(code="pending")
+    pending = builtin_status("pending")
     add_follow_up(record, by_user=agent_user, note="已回电", status=pending)
     record.refresh_from_db()
     assert record.status == pending
@@ -85,9 +86,7 @@ def test_closed_record_only_reopens(agent_user):
     with pytest.raises(BusinessRuleError) as info:
         change_service_record_status(record, waiting, by_user=agent_user)
     assert info.value.code == "invalid_transition"
-    reopened = change_service_record_status(
-        record, ServiceStatus.objects.get(code="open"), by_user=agent_user
-    )
+    reopened = change_service_record_status(record, builtin_status("open"), by_user=agent_user)
     assert reopened.closed_at is None
 
 
