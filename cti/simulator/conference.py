@@ -110,6 +110,7 @@ class ConferenceRegistry:
             self.fire_conference(conference, "conference-create")
         if not channel.answered:
             self.switch.answer(channel)
+        self._read_codec(channel, "L16", "128000")
         member = Member(conference.next_id, channel, self.switch.clock.now())
         conference.next_id += 1
         conference.members.append(member)
@@ -139,11 +140,22 @@ class ConferenceRegistry:
         if conference.floor is member:
             conference.floor = conference.members[0] if conference.members else None
         self.fire_member(conference, member, "del-member")
-        if member.kicked and channel.up:
-            self.switch.hangup(channel, "NORMAL_CLEARING")
+        self._read_codec(channel, "PCMU", "64000")
         if not conference.members:
             self.conferences.pop(conference.name, None)
             self.fire_conference(conference, "conference-destroy")
+
+    def _read_codec(self, channel: Channel, name: str, bit_rate: str) -> None:
+        # Members are read as L16 by the mixer; the original codec returns when they leave.
+        channel.fire(
+            "CODEC",
+            site=("switch_core_codec.c", "switch_core_session_set_read_codec", 279),
+            after=[
+                ("channel-read-codec-name", name),
+                ("channel-read-codec-rate", "8000"),
+                ("channel-read-codec-bit-rate", bit_rate),
+            ],
+        )
 
     # -- api ---------------------------------------------------------------------------
     def api(self, argument: str) -> str:
@@ -191,6 +203,7 @@ class ConferenceRegistry:
             else:
                 member.kicked = True
                 self.fire_member(conference, member, "kick-member")
+                member.channel.break_requested = True
                 member.channel.signal()
         verbs = {"mute": "mute", "unmute": "unmute", "kick": "kicked", "hup": "hup"}
         if who == "all":

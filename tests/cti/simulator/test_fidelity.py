@@ -567,3 +567,93 @@ def test_eavesdrop_whisper_barge(simulator: SwitchSimulator) -> None:
     assert replies(actual) == replies(expected)
     assert_channels_match(expected, actual, skip=_not_heartbeat)
     assert not [e for e in actual.events if e.name == "CUSTOM"]
+
+
+# ---------------------------------------------------------------------------------- 8
+# Tones and talk detection depend on the audio (the agent2 sipp echoed RTP); the floor
+# follows whoever talks. The simulator sends no audio, so these are not compared.
+RACY_CONFERENCE_ACTIONS = {
+    "play-file",
+    "play-file-done",
+    "start-talking",
+    "stop-talking",
+    "floor-change",
+}
+
+
+def _conference_action(event: EventRecord) -> str | None:
+    if event.key != "CUSTOM conference::maintenance":
+        return None
+    return event.get("Action")
+
+
+def _skip_conference_noise(event: EventRecord) -> bool:
+    action = _conference_action(event)
+    return action in RACY_CONFERENCE_ACTIONS or event.name in ("HEARTBEAT", "RE_SCHEDULE")
+
+
+def test_conference_three_way(simulator: SwitchSimulator) -> None:
+    inbound = login(simulator)
+    SimulatedAgentEndpoint(simulator, "agent1", answer_delay=1.0)
+    SimulatedAgentEndpoint(simulator, "agent2", answer_delay=1.0, port=5081)
+    caller = SimulatedCaller(simulator, "caller", "sipp caller")
+    caller.hangup_after_answer(22.0)
+    caller.dial("7003")
+    inbound.wait_event("CUSTOM", caller.uuid, Action="add-member")
+    for number, agent, port in [("1001", "agent1", 5080), ("1002", "agent2", 5081)]:
+        simulator.clock.sleep(0.5)
+        job = inbound.command(
+            f"bgapi originate {{origination_caller_id_number={number}}}"
+            f"sofia/internal/sip:{agent}@127.0.0.1:{port} &conference(3way@default)"
+        ).headers["Job-UUID"]
+        uuid = inbound.wait_event("BACKGROUND_JOB", Job_UUID=job).body.split()[1]
+        inbound.wait_event("CUSTOM", uuid, Action="add-member")
+    simulator.clock.sleep(1.0)
+    listing = inbound.command("api conference 3way list").body.decode()
+    assert [line.split(";")[0] for line in listing.splitlines()] == ["3", "2", "1"]
+    assert all(len(line.split(";")) == 9 for line in listing.splitlines())
+    members = json.loads(inbound.command("api conference 3way json_list").body)
+    assert members[0]["conference_name"] == "3way" and members[0]["member_count"] == 3
+    assert inbound.command("api conference 3way mute 2").body == b"+OK mute 2\n"
+    simulator.clock.sleep(1.5)
+    assert inbound.command("api conference 3way unmute 2").body == b"+OK unmute 2\n"
+    simulator.clock.sleep(1.5)
+    assert inbound.command("api conference 3way kick 2").body == b"+OK kicked 2\n"
+    inbound.command("api conference 3way list")
+    assert caller.wait_destroyed(timeout=20)
+    simulator.clock.sleep(1.0)
+    assert inbound.command("api conference 3way kick all").body == b"+OK kicked 3\n"
+    inbound.wait_event("CUSTOM", Action="conference-destroy")
+    simulator.clock.sleep(1.0)
+    inbound.command("api show channels as json")
+    inbound.send("exit")
+    inbound.closed.wait(timeout=5)
+
+    expected = load_trace("conference_three_way", "inbound")
+    actual = inbound.observed()
+    assert replies(actual)[:3] == replies(expected)[:3]
+    assert [kind for kind, _ in actual.replies] == [kind for kind, _ in expected.replies]
+    assert_channels_match(expected, actual, skip=_skip_conference_noise)
+    deterministic = [
+        (_conference_action(e), e.get("Member-ID"))
+        for e in expected.events
+        if _conference_action(e) and not _skip_conference_noise(e)
+    ]
+    got = [
+        (_conference_action(e), e.get("Member-ID"))
+        for e in actual.events
+        if _conference_action(e) and not _skip_conference_noise(e)
+    ]
+    assert got == deterministic
+
+    def shapes(observed: Observed) -> dict[str, set[tuple[str, ...]]]:
+        result: dict[str, set[tuple[str, ...]]] = {}
+        for event in observed.events:
+            action = _conference_action(event)
+            if action and action not in RACY_CONFERENCE_ACTIONS:
+                result.setdefault(action, set()).add(tuple(event.header_names()))
+        return result
+
+    want_shapes, got_shapes = shapes(expected), shapes(actual)
+    for action in want_shapes:
+        assert got_shapes.get(action) == want_shapes[action], action
