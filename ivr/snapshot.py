@@ -67,18 +67,27 @@ def publish_flow_snapshot() -> int:
     return version
 
 
-def _publish_after_commit() -> None:
-    publish_flow_snapshot()
+class _PublishAfterCommit:
+    """One pending publication; marked done once run, so a later change schedules anew."""
 
+    publishes_flows = True
 
-_publish_after_commit.publishes_flows = True  # type: ignore[attr-defined]
+    def __init__(self) -> None:
+        self.done = False
+
+    def __call__(self) -> None:
+        self.done = True
+        publish_flow_snapshot()
 
 
 def schedule_flow_publish() -> None:
     """Publish once after the current transaction commits, however many rows changed."""
     connection = transaction.get_connection()
     if connection.in_atomic_block:
+        # run_on_commit holds (savepoint ids, callback, robust); a rolled-back savepoint
+        # drops its callbacks, so a pending entry here is still due to run.
         for entry in connection.run_on_commit:
-            if getattr(entry[1], "publishes_flows", False):
+            callback = entry[1]
+            if getattr(callback, "publishes_flows", False) and not callback.done:
                 return
-    transaction.on_commit(_publish_after_commit)
+    transaction.on_commit(_PublishAfterCommit())

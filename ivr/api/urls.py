@@ -11,5 +11,6 @@ urlpatterns = [
     path("lookup/deposit-balance/", views.DepositBalanceView.as_view(), name="deposit-balance"),
     path("lookup/loans/", views.LoansView.as_view(), name="loans"),
     path("lookup/change-password/", views.ChangePasswordView.as_view(), name="change-password"),
+    path("lookup/work-order/", views.WorkOrderView.as_view(), name="work-order"),
     *router.urls,
 ]

@@ -104,6 +104,47 @@ class ChangePasswordView(_LookupView):
         return Response(services.change_query_password(query, data["new_password"]))
 
 
+class WorkOrderSerializer(serializers.Serializer):
+    """A work-order number (``WO20261122-0001``, or its 12 digits keyed on a phone) and its
+    query password."""
+
+    number = serializers.CharField(max_length=20)
+    password = serializers.CharField(max_length=32)
+
+    def validate_number(self, value: str) -> str:
+        value = value.strip().upper()
+        if value.isdigit() and len(value) == 12:
+            value = f"WO{value[:8]}-{value[8:]}"
+        return value
+
+
+class WorkOrderView(APIView):
+    """POST {number, password} → {found, work_order_status, work_order_stage, ...}."""
+
+    authentication_classes: list = []
+    permission_classes = [LookupTokenPermission]
+
+    def post(self, request: Request) -> Response:
+        from crm.workorders.services import lookup_work_order
+
+        serializer = WorkOrderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order = lookup_work_order(data["number"], data["password"])
+        if order is None:
+            return Response({"found": False})
+        return Response(
+            {
+                "found": True,
+                "work_order_number": order["number"],
+                "work_order_status": order["status"],
+                "work_order_status_label": order["status_label"],
+                "work_order_stage": order["stage"],
+                "work_order_closed": order["closed_at"] is not None,
+            }
+        )
+
+
 class VoicemailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The desk's voicemail list: the messages of the user's groups."""
 

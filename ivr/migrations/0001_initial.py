@@ -6,144 +6,336 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('telephony', '0002_busy_reasons'),
+        ("telephony", "0002_busy_reasons"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Flow',
+            name="Flow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
             ],
             options={
-                'verbose_name': 'IVR flow',
-                'verbose_name_plural': 'IVR flows',
-                'ordering': ('code',),
+                "verbose_name": "IVR flow",
+                "verbose_name_plural": "IVR flows",
+                "ordering": ("code",),
             },
         ),
         migrations.CreateModel(
-            name='HousingFundAccount',
+            name="HousingFundAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('id_number', models.CharField(max_length=18, unique=True, verbose_name='ID number')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('query_password', models.CharField(max_length=128, verbose_name='query password (hashed)')),
-                ('balance', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='balance')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "id_number",
+                    models.CharField(max_length=18, unique=True, verbose_name="ID number"),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "query_password",
+                    models.CharField(max_length=128, verbose_name="query password (hashed)"),
+                ),
+                (
+                    "balance",
+                    models.DecimalField(decimal_places=2, max_digits=12, verbose_name="balance"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
             ],
             options={
-                'verbose_name': 'housing-fund account',
-                'verbose_name_plural': 'housing-fund accounts',
-                'ordering': ('id_number',),
+                "verbose_name": "housing-fund account",
+                "verbose_name_plural": "housing-fund accounts",
+                "ordering": ("id_number",),
             },
         ),
         migrations.CreateModel(
-            name='HousingLoan',
+            name="HousingLoan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('contract_number', models.CharField(max_length=30, unique=True, verbose_name='contract number')),
-                ('principal', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='principal')),
-                ('remaining_principal', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='remaining principal')),
-                ('monthly_payment', models.DecimalField(decimal_places=2, max_digits=10, verbose_name='monthly payment')),
-                ('next_due_date', models.DateField(verbose_name='next due date')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='loans', to='ivr.housingfundaccount', verbose_name='account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "contract_number",
+                    models.CharField(max_length=30, unique=True, verbose_name="contract number"),
+                ),
+                (
+                    "principal",
+                    models.DecimalField(decimal_places=2, max_digits=12, verbose_name="principal"),
+                ),
+                (
+                    "remaining_principal",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=12, verbose_name="remaining principal"
+                    ),
+                ),
+                (
+                    "monthly_payment",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=10, verbose_name="monthly payment"
+                    ),
+                ),
+                ("next_due_date", models.DateField(verbose_name="next due date")),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="loans",
+                        to="ivr.housingfundaccount",
+                        verbose_name="account",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'housing-fund loan',
-                'verbose_name_plural': 'housing-fund loans',
-                'ordering': ('account', 'next_due_date'),
+                "verbose_name": "housing-fund loan",
+                "verbose_name_plural": "housing-fund loans",
+                "ordering": ("account", "next_due_date"),
             },
         ),
         migrations.CreateModel(
-            name='VoicemailMessage',
+            name="VoicemailMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('call_uuid', models.CharField(max_length=64, unique=True, verbose_name='call UUID')),
-                ('caller', models.CharField(blank=True, max_length=32, verbose_name='caller')),
-                ('queue', models.CharField(blank=True, max_length=50, verbose_name='queue')),
-                ('recording_path', models.CharField(max_length=500, verbose_name='recording')),
-                ('duration_seconds', models.DecimalField(decimal_places=3, max_digits=8, verbose_name='duration seconds')),
-                ('status', models.CharField(choices=[('new', 'New'), ('heard', 'Heard'), ('handled', 'Handled')], default='new', max_length=10, verbose_name='status')),
-                ('handled_at', models.DateTimeField(blank=True, null=True, verbose_name='handled at')),
-                ('left_at', models.DateTimeField(verbose_name='left at')),
-                ('group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='voicemails', to='telephony.agentgroup', verbose_name='agent group')),
-                ('handled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='handled by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "call_uuid",
+                    models.CharField(max_length=64, unique=True, verbose_name="call UUID"),
+                ),
+                ("caller", models.CharField(blank=True, max_length=32, verbose_name="caller")),
+                ("queue", models.CharField(blank=True, max_length=50, verbose_name="queue")),
+                ("recording_path", models.CharField(max_length=500, verbose_name="recording")),
+                (
+                    "duration_seconds",
+                    models.DecimalField(
+                        decimal_places=3, max_digits=8, verbose_name="duration seconds"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("new", "New"), ("heard", "Heard"), ("handled", "Handled")],
+                        default="new",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "handled_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="handled at"),
+                ),
+                ("left_at", models.DateTimeField(verbose_name="left at")),
+                (
+                    "group",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="voicemails",
+                        to="telephony.agentgroup",
+                        verbose_name="agent group",
+                    ),
+                ),
+                (
+                    "handled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="handled by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'voicemail message',
-                'verbose_name_plural': 'voicemail messages',
-                'ordering': ('-left_at',),
+                "verbose_name": "voicemail message",
+                "verbose_name_plural": "voicemail messages",
+                "ordering": ("-left_at",),
             },
         ),
         migrations.CreateModel(
-            name='VoicemailNotification',
+            name="VoicemailNotification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('read_at', models.DateTimeField(blank=True, null=True, verbose_name='read at')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='ivr.voicemailmessage', verbose_name='message')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='voicemail_notifications', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("read_at", models.DateTimeField(blank=True, null=True, verbose_name="read at")),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="ivr.voicemailmessage",
+                        verbose_name="message",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="voicemail_notifications",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'voicemail notification',
-                'verbose_name_plural': 'voicemail notifications',
-                'ordering': ('-created_at',),
+                "verbose_name": "voicemail notification",
+                "verbose_name_plural": "voicemail notifications",
+                "ordering": ("-created_at",),
             },
         ),
         migrations.CreateModel(
-            name='EmergencyNotice',
+            name="EmergencyNotice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(verbose_name='text')),
-                ('language', models.CharField(choices=[('zh', 'Chinese'), ('en', 'English')], default='zh', max_length=5, verbose_name='language')),
-                ('starts_at', models.DateTimeField(verbose_name='starts at')),
-                ('ends_at', models.DateTimeField(verbose_name='ends at')),
-                ('audio_path', models.CharField(blank=True, max_length=500, verbose_name='synthesized file')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('flows', models.ManyToManyField(blank=True, help_text='Leave empty to play the notice in every flow.', related_name='notices', to='ivr.flow', verbose_name='flows')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField(verbose_name="text")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("zh", "Chinese"), ("en", "English")],
+                        default="zh",
+                        max_length=5,
+                        verbose_name="language",
+                    ),
+                ),
+                ("starts_at", models.DateTimeField(verbose_name="starts at")),
+                ("ends_at", models.DateTimeField(verbose_name="ends at")),
+                (
+                    "audio_path",
+                    models.CharField(blank=True, max_length=500, verbose_name="synthesized file"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "flows",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Leave empty to play the notice in every flow.",
+                        related_name="notices",
+                        to="ivr.flow",
+                        verbose_name="flows",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'emergency notice',
-                'verbose_name_plural': 'emergency notices',
-                'ordering': ('-starts_at',),
-                'constraints': [models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='emergencynotice_ends_after_start')],
+                "verbose_name": "emergency notice",
+                "verbose_name_plural": "emergency notices",
+                "ordering": ("-starts_at",),
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("ends_at__gt", models.F("starts_at"))),
+                        name="emergencynotice_ends_after_start",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='FlowVersion',
+            name="FlowVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(verbose_name='version')),
-                ('definition', models.JSONField(verbose_name='definition')),
-                ('checksum', models.CharField(editable=False, max_length=64, verbose_name='checksum')),
-                ('source', models.CharField(choices=[('file', 'Shipped file'), ('editor', 'Editor')], default='editor', max_length=10, verbose_name='source')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('flow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='ivr.flow', verbose_name='flow')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField(verbose_name="version")),
+                ("definition", models.JSONField(verbose_name="definition")),
+                (
+                    "checksum",
+                    models.CharField(editable=False, max_length=64, verbose_name="checksum"),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("file", "Shipped file"), ("editor", "Editor")],
+                        default="editor",
+                        max_length=10,
+                        verbose_name="source",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "flow",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="ivr.flow",
+                        verbose_name="flow",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'IVR flow version',
-                'verbose_name_plural': 'IVR flow versions',
-                'ordering': ('flow', '-number'),
-                'constraints': [models.UniqueConstraint(fields=('flow', 'number'), name='flowversion_unique_number')],
+                "verbose_name": "IVR flow version",
+                "verbose_name_plural": "IVR flow versions",
+                "ordering": ("flow", "-number"),
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("flow", "number"), name="flowversion_unique_number"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='voicemailmessage',
-            index=models.Index(fields=['group', 'status'], name='voicemail_group_status'),
+            model_name="voicemailmessage",
+            index=models.Index(fields=["group", "status"], name="voicemail_group_status"),
         ),
         migrations.AddConstraint(
-            model_name='voicemailnotification',
-            constraint=models.UniqueConstraint(fields=('message', 'user'), name='voicemailnotification_unique_user'),
+            model_name="voicemailnotification",
+            constraint=models.UniqueConstraint(
+                fields=("message", "user"), name="voicemailnotification_unique_user"
+            ),
         ),
     ]
