@@ -23,8 +23,9 @@ import json
 import time
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
+from types import NoneType
 from typing import Any, ClassVar
 
 import redis
@@ -343,48 +344,63 @@ FACT_TYPES: Mapping[str, type[Fact]] = types.MappingProxyType(
     }
 )
 
-# Resolved once at import: field name -> annotation, per kind.
-_FIELD_TYPES: Mapping[str, Mapping[str, Any]] = types.MappingProxyType(
+
+def _checker(annotation: Any, name: str) -> Callable[[Any], Any]:
+    """A function that checks one JSON value against a field annotation and returns it.
+
+    Ints are accepted for floats; None only where the annotation allows it.
+    """
+    origin = typing.get_origin(annotation)
+    if origin in (types.UnionType, typing.Union):
+        (inner,) = [option for option in typing.get_args(annotation) if option is not NoneType]
+        check_inner = _checker(inner, name)
+        return lambda value: None if value is None else check_inner(value)
+    if annotation is str:
+        return lambda value: value if type(value) is str else _refuse(f"{name} must be a string")
+    if annotation is int:
+        return lambda value: value if type(value) is int else _refuse(f"{name} must be int")
+    if annotation is float:
+        return lambda value: (
+            float(value) if type(value) in (int, float) else _refuse(f"{name} must be a number")
+        )
+    if origin is list:
+        return lambda value: (
+            list(value)
+            if type(value) is list and all(type(item) is str for item in value)
+            else _refuse(f"{name} must be a list of strings")
+        )
+    if origin is dict:
+        return lambda value: (
+            dict(value) if type(value) is dict else _refuse(f"{name} must be an object")
+        )
+    raise TypeError(f"{name}: unsupported annotation {annotation!r}")
+
+
+def _refuse(message: str) -> Any:
+    raise FactError(message)
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldRule:
+    name: str
+    check: Callable[[Any], Any]
+    required: bool
+
+
+# Resolved once at import, so decoding a fact does no reflection.
+_FIELD_RULES: Mapping[str, tuple[_FieldRule, ...]] = types.MappingProxyType(
     {
-        kind: types.MappingProxyType(
-            {
-                name: hint
-                for name, hint in typing.get_type_hints(cls).items()
-                if name in {f.name for f in fields(cls)}
-            }
+        kind: tuple(
+            _FieldRule(
+                spec.name,
+                _checker(typing.get_type_hints(cls)[spec.name], spec.name),
+                spec.default is MISSING and spec.default_factory is MISSING,
+            )
+            for spec in fields(cls)
         )
         for kind, cls in FACT_TYPES.items()
     }
 )
-
-
-def _coerce(value: Any, annotation: Any, name: str) -> Any:
-    """Check one JSON value against a field annotation; ints are accepted for floats."""
-    origin = typing.get_origin(annotation)
-    if origin in (types.UnionType, typing.Union):
-        options = typing.get_args(annotation)
-        if value is None and type(None) in options:
-            return None
-        (inner,) = [option for option in options if option is not type(None)]
-        return _coerce(value, inner, name)
-    if annotation is str:
-        _require(isinstance(value, str), f"{name} must be a string")
-        return value
-    if annotation is int:
-        _require(isinstance(value, int) and not isinstance(value, bool), f"{name} must be int")
-        return value
-    if annotation is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        _require(ok, f"{name} must be a number")
-        return float(value)
-    if origin is list:
-        _require(isinstance(value, list), f"{name} must be a list")
-        _require(all(isinstance(item, str) for item in value), f"{name} must hold strings")
-        return list(value)
-    if origin is dict:
-        _require(isinstance(value, dict), f"{name} must be an object")
-        return dict(value)
-    raise FactError(f"{name}: unsupported annotation {annotation!r}")
 
 
 def decode_fact(kind: str, payload: Any) -> Fact:
@@ -396,22 +412,17 @@ def decode_fact(kind: str, payload: Any) -> Fact:
     cls = FACT_TYPES.get(kind)
     if cls is None:
         raise FactError(f"unknown fact kind {kind!r}")
-    _require(isinstance(payload, dict), "payload must be a JSON object")
-    annotations = _FIELD_TYPES[kind]
+    _require(type(payload) is dict, "payload must be a JSON object")
     values: dict[str, Any] = {}
-    for spec in fields(cls):
-        has_default = spec.default is not MISSING or spec.default_factory is not MISSING
-        if payload.get(spec.name) is None and has_default:
+    for rule in _FIELD_RULES[kind]:
+        value = payload.get(rule.name)
+        if value is None:
+            if rule.required:
+                raise FactError(f"payload lacks {rule.name!r}")
             # The daemon's models hold None for "not known"; the catalogue's default says so.
             continue
-        if spec.name in payload:
-            values[spec.name] = _coerce(payload[spec.name], annotations[spec.name], spec.name)
-        else:
-            raise FactError(f"payload lacks {spec.name!r}")
-    try:
-        return cls(**values)
-    except TypeError as error:
-        raise FactError(str(error)) from error
+        values[rule.name] = rule.check(value)
+    return cls(**values)
 
 
 # Appends one fact and advances the subject's counter in one atomic step.
