@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "crm.knowledge",
     "ivr",
     "crm.workorders",
+    "desk",
+    "wallboard",
 ]
 
 MIDDLEWARE = [

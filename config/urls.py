@@ -20,5 +20,7 @@ urlpatterns = [
     path("crm/coupons/", include("crm.coupons.urls")),
     path("crm/", include("crm.customers.urls")),
     path("api/ivr/", include("ivr.api.urls")),
+    path("desk/", include("desk.urls")),
+    path("wallboard/", include("wallboard.urls")),
     path("", include("accounts.urls")),
 ]
