@@ -175,6 +175,8 @@ def measure_routing(
         talking: deque[tuple[int, int, str]] = deque()
         route_ms: list[float] = []
         release_ms: list[float] = []
+        ping_ms: list[float] = []
+        cpu_ms: list[float] = []
         reserved = queued = 0
         gc.collect()
         gc.freeze()
@@ -194,12 +196,19 @@ def measure_routing(
             vip = 1 if number % 17 == 0 else 0
             owner = rng.randint(1, agents) if number % 5 == 0 else None
             call_uuid = f"bench-{number}"
+            if number % 10 == 0:
+                # The machine's own noise floor, measured beside the routes it disturbs.
+                began = time.perf_counter_ns()
+                client.ping()
+                ping_ms.append((time.perf_counter_ns() - began) / 1e6)
+            cpu_began = time.thread_time_ns()
             began = time.perf_counter_ns()
             call = router.new_call(call_uuid, queue, caller, vip_level=vip, owner_agent_id=owner)
             decision = router.route(call)
             elapsed = (time.perf_counter_ns() - began) / 1e6
             if number >= warm_up:
                 route_ms.append(elapsed)
+                cpu_ms.append((time.thread_time_ns() - cpu_began) / 1e6)
                 if decision.reserved:
                     reserved += 1
                 else:
@@ -210,8 +219,8 @@ def measure_routing(
                 talking.append((number + talk_arrivals, agent_id, call_uuid))
         wall = time.perf_counter() - started
         gc.unfreeze()
-        route_ms.sort()
-        release_ms.sort()
+        for values in (route_ms, release_ms, ping_ms, cpu_ms):
+            values.sort()
         return {
             "route_p50_ms": round(statistics.median(route_ms), 4),
             "route_p99_ms": round(_percentile(route_ms, 0.99), 4),
@@ -220,6 +229,10 @@ def measure_routing(
             "calls": len(route_ms),
             "reserved": reserved,
             "queued": queued,
+            "route_client_cpu_p50_ms": round(_percentile(cpu_ms, 0.5), 4),
+            "route_client_cpu_p99_ms": round(_percentile(cpu_ms, 0.99), 4),
+            "redis_ping_p50_ms": round(_percentile(ping_ms, 0.5), 4),
+            "redis_ping_p99_ms": round(_percentile(ping_ms, 0.99), 4),
             "release_p99_ms": round(_percentile(release_ms, 0.99), 4),
             "agents": agents,
             "queues": queues,

@@ -243,7 +243,8 @@ class AcdStore:
         clock: Callable[[], float] = time.time,
         timezone: str = "Asia/Shanghai",
     ) -> None:
-        self.client = client
+        # Typed loosely: redis-py's stubs do not know replies are str with decode_responses.
+        self.client: Any = client
         self.prefix = prefix
         self._clock = clock
         self._zone = ZoneInfo(timezone)
