@@ -46,6 +46,9 @@ class Command(BaseCommand):
         self._user("backoffice", [Role.BACKOFFICE], first_name="后台")
         del admin
 
+        housing, _ = m.Skill.objects.get_or_create(
+            code="housing_fund", defaults={"name": "公积金业务"}
+        )
         english, _ = m.Skill.objects.get_or_create(code="english", defaults={"name": "英语"})
         loans, _ = m.Skill.objects.get_or_create(code="loans", defaults={"name": "贷款业务"})
 
@@ -64,6 +67,7 @@ class Command(BaseCommand):
             m.GroupMembership.objects.create(
                 agent=agent, group=hotline, level=1 + (index - 1) // 4, position=index
             )
+            m.AgentSkill.objects.create(agent=agent, skill=housing, level=5)
             if index % 2 == 0:
                 m.GroupMembership.objects.create(agent=agent, group=loan_group, position=index)
                 m.AgentSkill.objects.create(agent=agent, skill=loans, level=5 + index % 5)
@@ -97,7 +101,8 @@ class Command(BaseCommand):
             end_date=dt.date(2027, 2, 11),
         )
 
-        general = m.Queue.objects.create(code="hotline", name="综合咨询", group=hotline)
+        # The shipped 12329 flow queues callers who press 0 in "hotline_12329".
+        general = m.Queue.objects.create(code="hotline_12329", name="公积金热线", group=hotline)
         loan_queue = m.Queue.objects.create(
             code="loans",
             name="贷款咨询",
