@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import gevent
@@ -393,12 +394,17 @@ class Channel:
         self.wakeup.set()
 
     def wait(
-        self, seconds: float | None, until_dtmf: bool = False, until_private: bool = False
+        self,
+        seconds: float | None,
+        until_dtmf: bool = False,
+        until_private: bool = False,
+        until: Callable[[], bool] | None = None,
     ) -> str:
         """Wait simulated ``seconds`` (None = forever); returns why the wait ended.
 
         Reasons: ``timeout``, ``hangup``, ``break`` (uuid_break, transfer, bridge,
-        broadcast), ``dtmf`` (only with ``until_dtmf``), ``private`` (a sendmsg arrived).
+        broadcast), ``dtmf`` (only with ``until_dtmf``), ``private`` (a sendmsg arrived),
+        ``condition`` (``until`` became true; checked whenever the channel is signalled).
         """
         deadline = None if seconds is None else time.monotonic() + self.clock.real_seconds(seconds)
         while True:
@@ -412,6 +418,8 @@ class Channel:
                 return "private"
             if self.pending_work():
                 return "break"
+            if until is not None and until():
+                return "condition"
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 return "timeout"

@@ -1286,7 +1286,7 @@ class Switch:
             if party is not None and hasattr(party, "on_bridge"):
                 party.on_bridge(a_leg, b_leg)
         while a_leg.up and b_leg.up and not a_leg.pending_work():
-            reason = a_leg.wait(None, until_private=True)
+            reason = a_leg.wait(None, until_private=True, until=lambda: b_leg.down)
             if reason == "private":
                 self._parse_private_events(a_leg)
             elif reason == "break" and not a_leg.pending_work():
@@ -1301,6 +1301,7 @@ class Switch:
         a_leg.partner = None
         if b_leg.partner is a_leg:
             b_leg.partner = None
+            b_leg.signal()
 
     def uuid_bridge(self, a_leg: Channel, b_leg: Channel) -> None:
         """api uuid_bridge: both legs leave what they run and the A leg bridges them."""
@@ -1367,7 +1368,7 @@ class Switch:
                 if channel.wait(0.05) == "hangup":
                     break
             while channel.up and channel.partner is not None and not channel.pending_work():
-                channel.wait(None)
+                channel.wait(None, until=lambda: channel.partner is None)
 
     def _pseudo_execute(self, channel: Channel, other: Channel) -> None:
         channel.set_variable("current_application", "uuid_bridge")

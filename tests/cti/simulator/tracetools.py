@@ -201,7 +201,9 @@ class EslConnection:
 
     @classmethod
     def connect(cls, host: str, port: int) -> EslConnection:
-        return cls(gevent.socket.create_connection((host, port), timeout=5))
+        sock = gevent.socket.create_connection((host, port), timeout=5)
+        sock.settimeout(None)
+        return cls(sock)
 
     def _read(self) -> None:
         try:

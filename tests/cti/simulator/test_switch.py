@@ -1,0 +1,316 @@
+"""Behaviour of the simulated switch beyond the recorded scenarios."""
+
+from __future__ import annotations
+
+import time
+import wave
+from collections.abc import Iterator
+
+import gevent
+import pytest
+
+from cti.simulator import SwitchSimulator
+from cti.simulator.dialplan import Dialplan, expand_variables
+from cti.simulator.media import prompt_seconds, tone_stream_seconds, write_recording
+from cti.simulator.parties import SimulatedAgentEndpoint, SimulatedCaller, TrafficGenerator
+from cti.simulator.wire import serialize_json, serialize_plain, url_encode
+from tests.cti.simulator.tracetools import EslConnection, OutboundServer
+
+DIALPLAN = """
+<include>
+  <context name="public">
+    <extension name="tag" continue="true">
+      <condition field="caller_id_number" expression="^(\\d{3})(\\d+)$">
+        <action application="set" data="area=$1"/>
+      </condition>
+    </extension>
+    <extension name="ivr">
+      <condition field="destination_number" expression="^(8\\d{3})$">
+        <action application="answer"/>
+        <action application="set" data="dialed=$1"/>
+        <action application="play_and_get_digits"
+                data="1 1 3 2000 # ${menu_prompt} tone_stream://%(200,0,300) choice \\d 1000"/>
+        <action application="hangup"/>
+      </condition>
+    </extension>
+    <extension name="failover">
+      <condition field="destination_number" expression="^9000$">
+        <action application="socket" data="127.0.0.1:1 async full"/>
+        <action application="answer"/>
+        <action application="set" data="after_socket=${socket_host}"/>
+        <action application="bridge" data="user/1001"/>
+      </condition>
+    </extension>
+    <extension name="agents">
+      <condition field="destination_number" expression="^(10\\d\\d)$">
+        <action application="set" data="call_timeout=2"/>
+        <action application="bridge" data="user/$1"/>
+        <action application="hangup" data="${originate_disposition}"/>
+      </condition>
+    </extension>
+    <extension name="anti">
+      <condition field="destination_number" expression="^7777$"/>
+      <condition field="${vip}" expression="^yes$">
+        <action application="set" data="route=vip"/>
+        <anti-action application="set" data="route=normal"/>
+      </condition>
+    </extension>
+  </context>
+</include>
+"""
+
+
+@pytest.fixture
+def sim() -> Iterator[SwitchSimulator]:
+    simulator = SwitchSimulator(dialplan_xml=DIALPLAN, speed=0.02, heartbeat_interval=1000)
+    simulator.switch.global_variables["menu_prompt"] = "tone_stream://%(3000,0,440)"
+    simulator.start()
+    try:
+        yield simulator
+    finally:
+        simulator.stop()
+
+
+def esl(sim: SwitchSimulator, events: str = "event plain ALL") -> EslConnection:
+    connection = EslConnection.connect("127.0.0.1", sim.port)
+    connection.wait_for(lambda f: f.content_type == "auth/request")
+    connection.command("auth ClueCon")
+    if events:
+        connection.command(events)
+    return connection
+
+
+# -- wire format ----------------------------------------------------------------------
+def test_url_encoding_matches_switch_url_encode() -> None:
+    assert url_encode("sofia/internal/caller@127.0.0.1:5070") == (
+        "sofia/internal/caller%40127.0.0.1%3A5070"
+    )
+    assert url_encode("Sat, 21 Nov 2026") == "Sat,%2021%20Nov%202026"
+    assert url_encode("tone_stream://%(1000,0,440)") == "tone_stream%3A//%25(1000,0,440)"
+    assert url_encode("already %41 encoded") == "already%20%41%20encoded"
+    assert url_encode("a+b&c#d") == "a%2Bb%26c%23d"
+
+
+def test_event_serialization_plain_and_json() -> None:
+    headers = [("Event-Name", "API"), ("variable_x", "ARRAY::a b|:c"), ("Dup", "1"), ("Dup", "2")]
+    plain = serialize_plain(headers, "+OK done\n")
+    assert plain.endswith("Content-Length: 9\n\n+OK done\n")
+    assert "variable_x: ARRAY%3A%3Aa%20b%7C%3Ac\n" in plain
+    text = serialize_json(headers, "+OK done\n")
+    assert text.startswith('{"Event-Name":"API","variable_x":["a b","c"],"Dup":"1","Dup":"2"')
+    assert text.endswith('"Content-Length":"9","_body":"+OK done\\n"}')
+
+
+# -- media ----------------------------------------------------------------------------
+def test_prompt_durations(tmp_path) -> None:
+    assert tone_stream_seconds("tone_stream://%(1000,0,440)") == 1.0
+    assert tone_stream_seconds("tone_stream://%(400,200,400,450);%(400,2000,400,450)") == 3.0
+    assert tone_stream_seconds("tone_stream://%(400,200,400);loops=-1") is None
+    wav = tmp_path / "prompt.wav"
+    write_recording(str(wav), 1.5)
+    assert prompt_seconds(str(wav), 9.0) == pytest.approx(1.5, abs=0.01)
+    assert prompt_seconds(str(tmp_path / "missing.wav"), 9.0) == 9.0
+    assert prompt_seconds("silence_stream://250", 9.0) == 0.25
+
+
+# -- dialplan -------------------------------------------------------------------------
+def test_dialplan_captures_continue_and_anti_actions() -> None:
+    dialplan = Dialplan(DIALPLAN)
+    fields = {"destination_number": "8123", "caller_id_number": "5551234"}
+    apps = dialplan.route("public", lambda name: fields.get(name, ""))
+    assert apps[0] == ("set", "area=555")
+    assert apps[1:3] == [("answer", ""), ("set", "dialed=8123")]
+    anti_fields = {"destination_number": "7777", "${vip}": "no"}
+    anti = dialplan.route("public", lambda name: anti_fields.get(name, ""))
+    assert anti == [("set", "route=normal")]
+    vip_fields = {"destination_number": "7777", "${vip}": "yes"}
+    vip = dialplan.route("public", lambda name: vip_fields.get(name, ""))
+    assert vip == [("set", "route=vip")]
+    assert expand_variables("${a}-${b}", {"a": "1"}.get) == "1-"
+    assert expand_variables("x=${up(y)}", {}.get, lambda c, a: f"{c}:{a}") == "x=up:y"
+
+
+# -- calls ----------------------------------------------------------------------------
+def test_play_and_get_digits_with_retries_and_speed(sim: SwitchSimulator) -> None:
+    connection = esl(sim)
+    caller = SimulatedCaller(sim, caller_id_number="5551234")
+    # First try: wrong key (regexp \\d fails for *), second try: 7.
+    caller.press_after_answer(0.5, "*")
+    caller.press_after_answer(5.0, "7")
+    started = time.monotonic()
+    caller.dial("8123", context="public")
+    connection.wait_event("CHANNEL_DESTROY", caller.uuid)
+    # 3 s prompt + 2 s timeout + 0.2 s invalid prompt + ... at 50x speed.
+    assert time.monotonic() - started < 2.0
+    completes = [
+        e for e in connection.observed().events
+        if e.name == "CHANNEL_EXECUTE_COMPLETE" and e.get("Application") == "play_and_get_digits"
+    ]
+    assert completes[0].get("variable_choice") == "7"
+    assert completes[0].get("variable_area") == "555"
+    assert caller.prompts == [
+        "tone_stream://%(3000,0,440)",
+        "tone_stream://%(200,0,300)",
+        "tone_stream://%(3000,0,440)",
+    ]
+    dtmf = [e.get("DTMF-Digit") for e in connection.observed().events if e.name == "DTMF"]
+    assert dtmf == ["*", "7"]
+
+
+def test_socket_failure_continues_with_next_action(sim: SwitchSimulator) -> None:
+    agent = SimulatedAgentEndpoint(sim, "1001", answer_delay=0.5, talk_time=2.0)
+    connection = esl(sim)
+    caller = SimulatedCaller(sim, caller_id_number="5551234")
+    caller.dial("9000", context="public")
+    connection.wait_event("CHANNEL_DESTROY", caller.uuid)
+    events = connection.observed().events
+    apps = [e.get("Application") for e in events if e.name == "CHANNEL_EXECUTE"]
+    assert apps[:4] == ["set", "socket", "answer", "set"]
+    assert any(e.name == "CHANNEL_BRIDGE" for e in events)
+    assert agent.channels[0].hangup_cause == "NORMAL_CLEARING"
+
+
+@pytest.mark.parametrize(
+    ("mode", "registered", "cause"),
+    [
+        ("no_answer", True, "NO_ANSWER"),
+        ("busy", True, "USER_BUSY"),
+        ("reject", True, "CALL_REJECTED"),
+        ("answer", False, "USER_NOT_REGISTERED"),
+    ],
+)
+def test_bridge_failures_reach_the_caller(sim, mode, registered, cause) -> None:
+    SimulatedAgentEndpoint(sim, "1002", mode=mode, registered=registered)
+    caller = SimulatedCaller(sim, caller_id_number="5551234")
+    caller.dial("1002", context="public")
+    assert caller.wait_destroyed(timeout=10)
+    assert caller.hangup_cause == cause
+
+
+def test_originate_api_bgapi_and_custom_job_uuid(sim: SwitchSimulator) -> None:
+    SimulatedAgentEndpoint(sim, "1003", answer_delay=0.2)
+    connection = esl(sim)
+    reply = connection.command(
+        "bgapi originate {origination_caller_id_number=42}user/1003 &playback(silence_stream://500)",
+        {"Job-UUID": "11111111-2222-4333-8444-555555555555"},
+    )
+    assert reply.reply_text == "+OK Job-UUID: 11111111-2222-4333-8444-555555555555"
+    job = connection.wait_event("BACKGROUND_JOB", Job_UUID="11111111-2222-4333-8444-555555555555")
+    uuid = job.body.split()[1]
+    assert job.get("Job-Command") == "originate"
+    connection.wait_event("CHANNEL_DESTROY", uuid)
+    assert connection.command("api originate user/nobody &park()").body == (
+        b"-ERR USER_NOT_REGISTERED\n"
+    )
+    assert connection.command("api nosuch").body == b"-ERR nosuch Command not found!\n"
+    assert connection.command("sendmsg 00000000-0000-4000-8000-000000000000", {
+        "call-command": "hangup"
+    }).reply_text == "-ERR invalid session id [00000000-0000-4000-8000-000000000000]"
+
+
+def test_event_subscription_commands(sim: SwitchSimulator) -> None:
+    connection = esl(sim, events="")
+    assert connection.command("event json").reply_text == "-ERR no keywords supplied"
+    assert connection.command("noevents").reply_text == "-ERR not listening for events"
+    assert connection.command("event plain CUSTOM conference::maintenance").reply_text == (
+        "+OK event listener enabled plain"
+    )
+    assert connection.command("nixevent CUSTOM conference::maintenance").reply_text == (
+        "+OK events nixed"
+    )
+    assert connection.command("filter Unique-ID").reply_text == "-ERR invalid syntax"
+    assert connection.command("linger").reply_text == "-ERR not controlling a session"
+
+
+def test_heartbeat_interval_is_configurable() -> None:
+    with SwitchSimulator(speed=0.01, heartbeat_interval=20) as simulator:
+        connection = esl(simulator, "event plain HEARTBEAT")
+        started = time.monotonic()
+        beat = connection.wait_event("HEARTBEAT", timeout=2)
+        assert time.monotonic() - started < 0.5
+        assert beat.get("Event-Info") == "System Ready"
+        assert beat.get("FreeSWITCH-Version") == "1.10.12-release~64bit"
+
+
+def test_record_session_writes_a_wav(sim: SwitchSimulator, tmp_path) -> None:
+    sim.load_dialplan(
+        f"""<include><context name="rec"><extension name="r">
+        <condition field="destination_number" expression="^5000$">
+          <action application="answer"/>
+          <action application="record_session" data="{tmp_path}/call.wav"/>
+          <action application="playback" data="tone_stream://%(2000,0,440)"/>
+        </condition></extension></context></include>"""
+    )
+    caller = SimulatedCaller(sim)
+    caller.dial("5000", context="rec")
+    assert caller.wait_destroyed(timeout=10)
+    with wave.open(str(tmp_path / "call.wav")) as recording:
+        assert recording.getframerate() == 8000
+        assert 1.8 < recording.getnframes() / 8000 < 2.8
+
+
+def test_outbound_socket_timed_linger_and_exit(sim: SwitchSimulator) -> None:
+    server = OutboundServer()
+    sim.load_dialplan(
+        f"""<include><context name="sock"><extension name="s">
+        <condition field="destination_number" expression="^6000$">
+          <action application="socket" data="127.0.0.1:{server.port} async full"/>
+          <action application="hangup" data="USER_BUSY"/>
+        </condition></extension></context></include>"""
+    )
+    caller = SimulatedCaller(sim)
+    caller.dial("6000", context="sock")
+    outbound = server.accept()
+    connect = outbound.command("connect")
+    assert connect.headers["Socket-Mode"] == "async"
+    assert connect.headers["Control"] == "full"
+    assert outbound.command("myevents").reply_text == "+OK Events Enabled"
+    assert outbound.command("myevents").reply_text == "-ERR aready enabled."
+    assert outbound.command("getvar channel_name").reply_text.startswith("sofia/internal/")
+    # Closing the socket while the call is up ends the socket app: the dialplan goes on.
+    outbound.send("exit")
+    assert outbound.closed.wait(timeout=5)
+    assert caller.wait_destroyed(timeout=5)
+    assert caller.hangup_cause == "USER_BUSY"
+    server.stop()
+
+
+def test_traffic_generator_is_seedable_and_open_loop(sim: SwitchSimulator) -> None:
+    sim.load_dialplan(
+        """<include><context name="t"><extension name="t">
+        <condition field="destination_number" expression="^4000$">
+          <action application="answer"/><action application="park"/>
+        </condition></extension></context></include>"""
+    )
+    first = TrafficGenerator(sim, "4000", arrival_rate=2.0, seed=7, context="t")
+    second = TrafficGenerator(sim, "4000", arrival_rate=2.0, seed=7, context="t")
+    assert [first.next_interarrival() for _ in range(5)] == [
+        second.next_interarrival() for _ in range(5)
+    ]
+    generator = TrafficGenerator(
+        sim, "4000", arrival_rate=5.0, handle_time=lambda rng: rng.uniform(0.5, 1.0), seed=3,
+        context="t",
+    )
+    generator.start(max_calls=6)
+    generator.join(timeout=5)
+    deadline = time.monotonic() + 5
+    while generator.stats.completed < 6 and time.monotonic() < deadline:
+        gevent.sleep(0.02)
+    assert generator.stats.offered == 6
+    assert generator.stats.completed == 6
+    assert all(c.hangup_cause == "NORMAL_CLEARING" for c in generator.stats.callers)
+
+
+def test_agent_endpoint_hangs_up_on_command(sim: SwitchSimulator) -> None:
+    agent = SimulatedAgentEndpoint(sim, "1004", answer_delay=0.1)
+    caller = SimulatedCaller(sim, caller_id_number="5551234")
+    caller.dial("1004", context="public")
+    channel = agent.wait_ringing(timeout=5)
+    assert channel is not None
+    deadline = time.monotonic() + 5
+    while not channel.answered and time.monotonic() < deadline:
+        gevent.sleep(0.01)
+    agent.hangup()
+    assert caller.wait_destroyed(timeout=5)
+    assert "CHANNEL_BRIDGE" in caller.events
+    assert "CHANNEL_UNBRIDGE" in caller.events
