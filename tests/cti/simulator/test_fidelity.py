@@ -76,21 +76,25 @@ def assert_event_shapes_match(expected: Observed, actual: Observed, names: set[s
 
 
 # ---------------------------------------------------------------------------------- 1
-def test_auth_ok_and_bad(simulator: SwitchSimulator) -> None:
-    bad = EslConnection.connect("127.0.0.1", simulator.port)
+def drive_auth_ok_and_bad(
+    host: str, port: int, password: str = "ClueCon", heartbeat_timeout: float = 5.0
+) -> tuple[EslConnection, EslConnection, EslConnection]:
+    """The recorder's three connections: bad password, command before auth, main."""
+    bad = EslConnection.connect(host, port)
     bad.wait_for(lambda f: f.content_type == "auth/request")
     bad.send("auth WrongPassword")
     assert bad.closed.wait(timeout=5)
-    assert bytes(bad.raw) == (load_trace_bytes("auth_ok_and_bad", "c1_bad_password"))
 
-    early = EslConnection.connect("127.0.0.1", simulator.port)
+    early = EslConnection.connect(host, port)
     early.wait_for(lambda f: f.content_type == "auth/request")
     early.command("api status")
     early.send("exit")
     assert early.closed.wait(timeout=5)
-    assert bytes(early.raw) == load_trace_bytes("auth_ok_and_bad", "c2_command_before_auth")
 
-    main = login(simulator)
+    main = EslConnection.connect(host, port)
+    main.wait_for(lambda f: f.content_type == "auth/request")
+    assert main.command(f"auth {password}").reply_text == "+OK accepted"
+    main.command("event plain ALL")
     main.command("api status")
     main.command("bgapi status")
     main.command("bgapi status", {"Job-UUID": "d7a1e3c0-0000-4000-8000-000000000001"})
@@ -108,8 +112,8 @@ def test_auth_ok_and_bad(simulator: SwitchSimulator) -> None:
         "api sofia status",
     ]:
         main.command(command)
-    main.wait_event("HEARTBEAT", timeout=5)
-    main.wait_event("RE_SCHEDULE", timeout=5)
+    main.wait_event("HEARTBEAT", timeout=heartbeat_timeout)
+    main.wait_event("RE_SCHEDULE", timeout=heartbeat_timeout)
     for command in [
         "noevents",
         "event plain HEARTBEAT CHANNEL_CREATE",
@@ -119,6 +123,12 @@ def test_auth_ok_and_bad(simulator: SwitchSimulator) -> None:
         main.command(command)
     main.send("exit")
     assert main.closed.wait(timeout=5)
+    return bad, early, main
+
+
+def check_auth_ok_and_bad(bad: EslConnection, early: EslConnection, main: EslConnection) -> None:
+    assert bytes(bad.raw) == load_trace_bytes("auth_ok_and_bad", "c1_bad_password")
+    assert bytes(early.raw) == load_trace_bytes("auth_ok_and_bad", "c2_command_before_auth")
     expected = load_trace("auth_ok_and_bad", "c3_main")
     actual = main.observed()
     assert replies(actual) == replies(expected)
@@ -126,6 +136,10 @@ def test_auth_ok_and_bad(simulator: SwitchSimulator) -> None:
     assert [e.header_names() for e in actual.events] == [
         e.header_names() for e in expected.events
     ]
+
+
+def test_auth_ok_and_bad(simulator: SwitchSimulator) -> None:
+    check_auth_ok_and_bad(*drive_auth_ok_and_bad("127.0.0.1", simulator.port))
 
 
 def load_trace_bytes(scenario: str, connection: str) -> bytes:
