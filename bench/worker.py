@@ -203,6 +203,10 @@ def run(spec: Mapping[str, Any]) -> dict[str, Any]:
         call_arguments = accepted_arguments(function, arguments)
         outcome["target"] = target
         outcome["arguments"] = describe_arguments(call_arguments)
+        outcome["prepare_seconds"] = time.perf_counter() - started
+        if spec.get("prepared_marker"):
+            # Tells the parent that the measurement's own timeout starts now.
+            pathlib.Path(spec["prepared_marker"]).touch()
         measured_at = time.perf_counter()
         returned = function(**call_arguments)
         outcome["measure_seconds"] = time.perf_counter() - measured_at
