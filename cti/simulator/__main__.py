@@ -44,8 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--recordings-dir", default="", help="base for relative recording paths")
     parser.add_argument("--sound-prefix", default="", help="base for relative prompt paths")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="global variable (like vars.xml)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="global variable (like vars.xml)",
+    )
     return parser
 
 

@@ -705,9 +705,7 @@ class Switch:
             # The caller hears the ringing: the 180 is passed back to the A leg.
             if originator.caller_profile is not None and channel.caller_profile is not None:
                 originator.caller_profile.callee_id_name = channel.caller_profile.callee_id_name
-                originator.caller_profile.callee_id_number = (
-                    channel.caller_profile.callee_id_number
-                )
+                originator.caller_profile.callee_id_number = channel.caller_profile.callee_id_number
             self.ring_ready(originator)
 
     def app_ring_ready(self, channel: Channel, data: str) -> None:
@@ -1069,6 +1067,8 @@ class Switch:
         profile.chan_name = name
         profile.profile_index = "1"
         profile.times = {key: 0 for key in (profile.times or {})}
+        profile.times["profile_created"] = now_us
+        profile.times["created"] = now_us
         leg.caller_profile = profile
         if caller is not None and caller.caller_profile is not None:
             leg.other_profile = caller.caller_profile.clone_for_other_leg()

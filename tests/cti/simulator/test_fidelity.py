@@ -133,9 +133,7 @@ def check_auth_ok_and_bad(bad: EslConnection, early: EslConnection, main: EslCon
     actual = main.observed()
     assert replies(actual) == replies(expected)
     assert [e.key for e in actual.events] == [e.key for e in expected.events]
-    assert [e.header_names() for e in actual.events] == [
-        e.header_names() for e in expected.events
-    ]
+    assert [e.header_names() for e in actual.events] == [e.header_names() for e in expected.events]
 
 
 def test_auth_ok_and_bad(simulator: SwitchSimulator) -> None:
@@ -207,9 +205,7 @@ def test_outbound_socket_ivr(simulator: SwitchSimulator) -> None:
         "fs_traces_digits \\d+ 3000",
         Event_UUID="5ee0c0de-0000-4000-8000-000000000003",
     )
-    done = outbound.wait_event(
-        "CHANNEL_EXECUTE_COMPLETE", uuid, Application="play_and_get_digits"
-    )
+    done = outbound.wait_event("CHANNEL_EXECUTE_COMPLETE", uuid, Application="play_and_get_digits")
     assert done.get("variable_fs_traces_digits") == "12"
     assert done.get("Application-UUID") == "5ee0c0de-0000-4000-8000-000000000003"
     _execute(outbound, "set", "fs_traces_choice=12", event_lock="true")
@@ -306,7 +302,8 @@ def test_originate_and_uuid_bridge(simulator: SwitchSimulator) -> None:
     assert reply.reply_text == "+OK"
     inbound.wait_event("CHANNEL_EXECUTE_COMPLETE", caller.uuid, Application="playback")
     agent = _originate(
-        inbound, "{origination_caller_id_number=1000}sofia/internal/sip:agent1@127.0.0.1:5080 &park()"
+        inbound,
+        "{origination_caller_id_number=1000}sofia/internal/sip:agent1@127.0.0.1:5080 &park()",
     )
     inbound.wait_event("CHANNEL_PARK", agent)
     bridged = inbound.command(f"api uuid_bridge {caller.uuid} {agent}")
@@ -411,11 +408,13 @@ def test_originate_failures_and_kill(simulator: SwitchSimulator) -> None:
     # The blocking api originate: its reply comes before any event of the new leg.
     kinds = [kind for kind, _ in actual.frames]
     originate_reply = next(
-        i for i, (kind, text) in enumerate(actual.frames)
+        i
+        for i, (kind, text) in enumerate(actual.frames)
         if kind == "api/response" and str(text).startswith("+OK ") and uuid in str(text)
     )
     first_leg_event = next(
-        i for i, (kind, record) in enumerate(actual.frames)
+        i
+        for i, (kind, record) in enumerate(actual.frames)
         if kind == "event" and isinstance(record, EventRecord) and record.unique_id == uuid
     )
     assert originate_reply < first_leg_event, kinds
@@ -566,9 +565,10 @@ def test_eavesdrop_whisper_barge(simulator: SwitchSimulator) -> None:
         )
         assert UUID.fullmatch(reply.reply_text.removeprefix("+OK "))
         modes = simulator.channel(sup)
-        assert modes is not None and modes.eavesdrop_mode == {
-            "2": "whisper-b", "3": "barge", "0": "listen"
-        }[command]
+        assert (
+            modes is not None
+            and modes.eavesdrop_mode == {"2": "whisper-b", "3": "barge", "0": "listen"}[command]
+        )
     inbound.wait_event("CHANNEL_DESTROY", sup, timeout=10)
     assert caller.wait_destroyed(timeout=15)
     simulator.clock.sleep(1.0)

@@ -48,8 +48,27 @@ def test_inbound_answer_playback_hangup_on_freeswitch(freeswitch_esl_url: str) -
     connection.command("event plain ALL")
     scenario = TRACES / "setup" / "sipp" / "uac_wait_bye.xml"
     subprocess.run(
-        ["sipp", "-sf", str(scenario), f"{host}:5060", "-s", "7001", "-m", "1", "-l", "1",
-         "-i", "127.0.0.1", "-p", "5070", "-mp", "6000", "-timeout", "90", "-bg"],
+        [
+            "sipp",
+            "-sf",
+            str(scenario),
+            f"{host}:5060",
+            "-s",
+            "7001",
+            "-m",
+            "1",
+            "-l",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            "5070",
+            "-mp",
+            "6000",
+            "-timeout",
+            "90",
+            "-bg",
+        ],
         check=True,
         timeout=120,
     )

@@ -143,7 +143,8 @@ def test_play_and_get_digits_with_retries_and_speed(sim: SwitchSimulator) -> Non
     # 3 s prompt + 2 s timeout + 0.2 s invalid prompt + ... at 50x speed.
     assert time.monotonic() - started < 2.0
     completes = [
-        e for e in connection.observed().events
+        e
+        for e in connection.observed().events
         if e.name == "CHANNEL_EXECUTE_COMPLETE" and e.get("Application") == "play_and_get_digits"
     ]
     assert completes[0].get("variable_choice") == "7"
@@ -203,9 +204,12 @@ def test_originate_api_bgapi_and_custom_job_uuid(sim: SwitchSimulator) -> None:
         b"-ERR USER_NOT_REGISTERED\n"
     )
     assert connection.command("api nosuch").body == b"-ERR nosuch Command not found!\n"
-    assert connection.command("sendmsg 00000000-0000-4000-8000-000000000000", {
-        "call-command": "hangup"
-    }).reply_text == "-ERR invalid session id [00000000-0000-4000-8000-000000000000]"
+    assert (
+        connection.command(
+            "sendmsg 00000000-0000-4000-8000-000000000000", {"call-command": "hangup"}
+        ).reply_text
+        == "-ERR invalid session id [00000000-0000-4000-8000-000000000000]"
+    )
 
 
 def test_event_subscription_commands(sim: SwitchSimulator) -> None:
@@ -288,7 +292,11 @@ def test_traffic_generator_is_seedable_and_open_loop(sim: SwitchSimulator) -> No
         second.next_interarrival() for _ in range(5)
     ]
     generator = TrafficGenerator(
-        sim, "4000", arrival_rate=5.0, handle_time=lambda rng: rng.uniform(0.5, 1.0), seed=3,
+        sim,
+        "4000",
+        arrival_rate=5.0,
+        handle_time=lambda rng: rng.uniform(0.5, 1.0),
+        seed=3,
         context="t",
     )
     generator.start(max_calls=6)

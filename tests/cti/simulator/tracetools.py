@@ -49,9 +49,7 @@ class EventRecord:
         return f"{self.name} {subclass}" if self.name == "CUSTOM" and subclass else self.name
 
     def header_names(self, with_variables: bool = False) -> list[str]:
-        return [
-            key for key, _ in self.headers if with_variables or not key.startswith("variable_")
-        ]
+        return [key for key, _ in self.headers if with_variables or not key.startswith("variable_")]
 
 
 @dataclass
