@@ -172,7 +172,7 @@ def _leg_ended(e: Envelope) -> m.CallLeg:
         started_at=_moment(fact.started_at),
         answered_at=None if fact.answered_at is None else _moment(fact.answered_at),
         ended_at=_moment(e.at),
-        duration_seconds=_seconds_between(fact.started_at, e.at),
+        duration_seconds=max(0.0, e.at - fact.started_at),
         talk_seconds=_seconds_between(fact.answered_at, e.at),
         hangup_cause=fact.hangup_cause,
         agent_id=fact.agent_id,
@@ -396,14 +396,14 @@ def store_facts(envelopes: Sequence[Envelope]) -> int:
                 continue
             upsert = UPSERTS[kind]
             if upsert.update:
-                upsert.model.objects.bulk_create(
+                upsert.model._default_manager.bulk_create(
                     rows.values(),
                     update_conflicts=True,
                     unique_fields=upsert.key,
                     update_fields=upsert.update,
                 )
             else:
-                upsert.model.objects.bulk_create(rows.values(), ignore_conflicts=True)
+                upsert.model._default_manager.bulk_create(rows.values(), ignore_conflicts=True)
     return len(envelopes)
 
 
@@ -560,17 +560,15 @@ class Persister:
         # One MULTI/EXEC: a dead letter is written exactly when its entry is acknowledged.
         pipe = self.redis.pipeline(transaction=True)
         for letter in dead:
+            entry: dict[Any, Any] = {
+                **letter.fields,
+                "error": letter.error[:2000],
+                "source_id": letter.stream_id,
+                "source_stream": self.stream,
+                "group": self.group,
+            }
             pipe.xadd(
-                self.dead_letter_stream,
-                {
-                    **letter.fields,
-                    "error": letter.error[:2000],
-                    "source_id": letter.stream_id,
-                    "source_stream": self.stream,
-                    "group": self.group,
-                },
-                maxlen=self.dead_letter_maxlen,
-                approximate=True,
+                self.dead_letter_stream, entry, maxlen=self.dead_letter_maxlen, approximate=True
             )
         if stream_ids:
             pipe.xack(self.stream, self.group, *stream_ids)
@@ -579,7 +577,7 @@ class Persister:
             logger.error("fact %s dead-lettered: %s", letter.stream_id, letter.error)
 
     def _read(self, start: str, block_ms: int | None) -> list[tuple[str, dict[str, str] | None]]:
-        response = self.redis.xreadgroup(
+        response: Any = self.redis.xreadgroup(
             self.group, self.consumer, {self.stream: start}, count=self.batch, block=block_ms
         )
         if not response:
