@@ -20,3 +20,9 @@ def eager_celery(settings):
     app.conf.update(task_always_eager=True, task_eager_propagates=True)
     yield app
     app.conf.update(task_always_eager=False, task_eager_propagates=False)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """make_user hashes a password per user; the default hasher costs ~0.5 s each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
