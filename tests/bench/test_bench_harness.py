@@ -166,7 +166,9 @@ def test_a_missing_module_is_not_implemented_yet(smoke_settings):
 def test_a_hanging_benchmark_is_killed_at_its_timeout(smoke_settings):
     started = time.monotonic()
     outcome, results = run_isolated(isolated("ws_fanout", "sleeps"), smoke_settings, timeout=2.0)
-    assert time.monotonic() - started < 6
+    # The fake sleeps 60 s; well under that means it was killed (start-up is slow when the
+    # machine is busy, hence the margin).
+    assert time.monotonic() - started < 30
     assert outcome.reason == "timed out after 2 s"
     assert results[0].status == NOT_MEASURED
 
