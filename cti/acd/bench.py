@@ -42,6 +42,9 @@ class _NullNotifier(RecordingNotifier):
     def agent_state_changed(self, change: Any) -> None:
         return None
 
+    def agent_registration_changed(self, agent_id: int, registered: bool) -> None:
+        return None
+
     def call_queued(self, call: Any, position: int) -> None:
         return None
 

@@ -21,6 +21,9 @@ class AcdNotifier(Protocol):
     def agent_state_changed(self, change: StateChange) -> None:
         """An agent's status changed (login, ready, busy, offered, talking, wrap-up...)."""
 
+    def agent_registration_changed(self, agent_id: int, registered: bool) -> None:
+        """The agent's SIP phone registered or went away (its status is unchanged)."""
+
     def call_queued(self, call: WaitingCall, position: int) -> None:
         """A call waits in a queue (on entry, or again after an unanswered offer)."""
 
@@ -39,6 +42,9 @@ class RecordingNotifier:
 
     def agent_state_changed(self, change: StateChange) -> None:
         self.events.append(("agent_state_changed", change))
+
+    def agent_registration_changed(self, agent_id: int, registered: bool) -> None:
+        self.events.append(("agent_registration_changed", (agent_id, registered)))
 
     def call_queued(self, call: WaitingCall, position: int) -> None:
         self.events.append(("call_queued", (call, position)))

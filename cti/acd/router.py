@@ -471,6 +471,8 @@ class Router:
         """SIP registration came or went; a ready agent that registers gets a call."""
         outcome = Outcome()
         was_registered, status = self.store.set_registered(agent_id, registered)
+        if was_registered != registered:
+            self.notifier.agent_registration_changed(agent_id, registered)
         if registered and not was_registered and status is AgentStatus.READY:
             self._offer_to(agent_id, outcome)
         return outcome

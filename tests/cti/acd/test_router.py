@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from cti.acd.router import UnknownQueue
-from cti.acd.store import OfferOutcome
+from cti.acd.store import IllegalTransition, OfferOutcome
 from cti.acd.strategies import AgentStatus
 from tests.cti.acd.conftest import agent_config, queue_config
 
@@ -167,6 +167,23 @@ def test_registration_brings_an_agent_into_routing(make_router):
     assert not router.route(router.new_call("c1", "sales")).reserved
     outcome = router.set_registered(1, True)
     assert [offer.call_uuid for offer in outcome.offers] == ["c1"]
+    router.set_registered(1, True)
+    router.set_registered(1, False)
+    assert router.notifier.named("agent_registration_changed") == [(1, True), (1, False)]
+
+
+def test_busy_and_logout_through_the_router(make_router, store):
+    router = make_router([agent_config(1)], [queue_config("sales")])
+    router.login(1, registered=True)
+    assert router.set_busy(1, "lunch").changes[0].reason == "lunch"
+    assert not router.route(router.new_call("c1", "sales")).reserved
+    outcome = router.set_ready(1)
+    assert [offer.call_uuid for offer in outcome.offers] == ["c1"]
+    with pytest.raises(IllegalTransition):
+        router.logout(1)
+    router.offer_failed(1, "c1", "reject")
+    assert router.logout(1).changes[0].new is S.LOGGED_OUT
+    assert store.group_state(1).logged_in == 0
 
 
 def test_abandoned_call_releases_its_agent(make_router, store):
