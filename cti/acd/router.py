@@ -385,15 +385,16 @@ class Router:
         self._announce_offer(decision, self.store.now())
         return decision
 
-    def reroute(self, call_uuid: str) -> RouteDecision | None:
-        """Route a waiting call again, skipping the agents that already failed it."""
+    def reroute(self, call_uuid: str, *, skip_tried: bool = True) -> RouteDecision | None:
+        """Route a waiting call again; right after a failed offer, the agents that already
+        failed it are skipped (``skip_tried``) so the next agent rings, not the same one."""
         found = self.store.get_call(call_uuid)
         if found is None:
             return None
         call, state, tried = found
         if state != "waiting":
             return RouteDecision(call_uuid, call.queue, (), "call_not_waiting")
-        return self.route(call, enter=False, exclude=tried)
+        return self.route(call, enter=False, exclude=tried if skip_tried else ())
 
     def remove_call(self, call_uuid: str, reason: str) -> Outcome:
         """The call leaves the ACD (abandoned, overflowed...): ringing agents are released."""
@@ -549,7 +550,8 @@ class Router:
         lengths = self.store.queue_lengths(self._current().snapshot.queues_by_code)
         for code, length in lengths.items():
             for ref in self.store.waiting_heads([code], min(length, sweep_per_queue)):
-                decision = self.reroute(ref.uuid)
+                # Seconds after any failure: agents that missed the call may take it now.
+                decision = self.reroute(ref.uuid, skip_tried=False)
                 if decision is None or not decision.reserved:
                     break
                 outcome.offers.append(decision)

@@ -231,3 +231,16 @@ def test_a_new_snapshot_is_picked_up(make_router):
     )
     decision = router.route(router.new_call("c1", "support"))
     assert decision.queue == "support" and decision.agent_ids == (1,)
+
+
+def test_tick_sweeps_waiting_calls_to_agents_that_missed_them(make_router, store, clock):
+    router = make_router([agent_config(1, reject_delay_seconds=10)], [queue_config("sales")])
+    router.login(1, registered=True)
+    router.route(router.new_call("c1", "sales"))
+    router.offer_failed(1, "c1", "reject")
+    clock.advance(10)
+    # Another daemon's tick took the expired delay off the schedule and then died.
+    assert store.due_delays() == [1]
+    assert router.reroute("c1") is not None and store.waiting_calls("sales") == ["c1"]
+    outcome = router.tick()
+    assert [(offer.call_uuid, offer.agent_ids) for offer in outcome.offers] == [("c1", (1,))]
