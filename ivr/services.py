@@ -168,7 +168,9 @@ def record_voicemail(
             call_uuid=call_uuid,
             defaults={
                 "caller": caller,
-                "group_id": group_id if AgentGroup.objects.filter(pk=group_id).exists() else None,
+                "group_id": group_id
+                if group_id is not None and AgentGroup.objects.filter(pk=group_id).exists()
+                else None,
                 "queue": queue,
                 "recording_path": recording_path,
                 "duration_seconds": Decimal(str(round(duration_seconds, 3))),

@@ -103,8 +103,8 @@ class _Checker:
         if field not in node:
             return
         value = node[field]
-        kinds: tuple[type, ...] = (int,) if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+        numeric = isinstance(value, int) or (not integer and isinstance(value, float))
+        if isinstance(value, bool) or not numeric or not low <= value <= high:
             self.fail(f"{field!r} must be a number from {low} to {high}")
 
     def variable(self, node: Mapping[str, Any], field: str, *, required: bool = True) -> None:

@@ -368,9 +368,11 @@ class _Run:
         flow = self._load(self.context.flow)
         notices = self.runner.flows.active_notices(flow.code, self.language, self.runner.clock())
         for notice in notices:
-            kind = "file" if notice.audio_path else "text"
-            value = notice.audio_path or notice.text
-            self.media.play([Prompt(kind, value, self.language)])
+            if notice.audio_path:
+                prompt = Prompt("file", notice.audio_path, self.language)
+            else:
+                prompt = Prompt("text", notice.text, self.language)
+            self.media.play([prompt])
         node_id = flow.start
         for _ in range(self.runner.max_steps):
             node = flow.node(node_id)

@@ -78,8 +78,12 @@ def to_pinyin(text: str) -> str:
     from pypinyin import Style, lazy_pinyin
 
     spelled = "".join(_ZH_DIGITS.get(ch, ch) for ch in text)
+    # errors: keep non-hanzi runs (punctuation, Latin letters) as they are.
     syllables = lazy_pinyin(
-        spelled, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda chars: [chars]
+        spelled,
+        style=Style.TONE3,
+        neutral_tone_with_five=True,
+        errors=lambda chars: [chars],  # type: ignore[arg-type,return-value]
     )
     words: list[str] = []
     for syllable in syllables:
