@@ -74,6 +74,8 @@ class OfferOutcome(StrEnum):
     CANCELLED = "cancelled"
 
 
+# The busy reason set after too many no-answers in a row (a system BusyReason, written by
+# the OFFER_FAILED script).
 NO_ANSWER_REASON = "no_answer"
 # Separates the packed details of a call (the ASCII unit separator never occurs in them).
 _FIELD_SEPARATOR = "\x1f"

@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from cti.acd.store import (
+    NO_ANSWER_REASON,
     OPERATIONS,
     TRANSITIONS,
     AcdStore,
@@ -152,7 +153,7 @@ def test_no_answer_counting_sets_busy_after_the_maximum(store, clock):
         assert end.change.new is S.READY
         assert store.agent(1)["no_answer"] == str(attempt)
     end = store.offer_failed(1, offer(store, 1), "no_answer", delay_seconds=0, max_no_answer=3)
-    assert (end.change.new, end.change.reason) == (S.BUSY, "no_answer")
+    assert (end.change.new, end.change.reason) == (S.BUSY, NO_ANSWER_REASON)
     assert store.agent(1)["no_answer"] == "0"
 
 
