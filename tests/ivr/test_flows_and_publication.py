@@ -138,3 +138,49 @@ def test_notice_needs_a_supervisor(make_user) -> None:
             text="x", language="zh", starts_at=now, ends_at=now + dt.timedelta(hours=1),
             user=make_user("agent1", "agent"),
         )  # fmt: skip
+
+
+def test_notice_is_synthesized_when_the_tools_are_installed(tmp_path) -> None:
+    from ivr_scripts.synthesis import missing_tools
+
+    if missing_tools():
+        pytest.skip(f"needs Debian packages espeak-ng and sox ({missing_tools()})")
+    now = timezone.now()
+    notice = services.create_emergency_notice(
+        text="系统维护通知。", language="zh", starts_at=now, ends_at=now + dt.timedelta(hours=1),
+        root=tmp_path,
+    )  # fmt: skip
+    import wave
+
+    with wave.open(notice.audio_path, "rb") as handle:
+        assert (handle.getframerate(), handle.getnchannels()) == (8000, 1)
+
+
+@pytest.mark.parametrize(
+    "model", ["flow", "flowversion", "emergencynotice", "voicemailmessage", "housingfundaccount"]
+)
+def test_admin_screens_load(admin_client, model) -> None:
+    services.load_flow_files()
+    call_command("seed_housing_fund_demo")
+    assert admin_client.get(f"/admin/ivr/{model}/").status_code == 200
+    assert admin_client.get(f"/admin/ivr/{model}/add/").status_code == 200
+
+
+def test_admin_saves_an_edited_flow_as_a_new_version(admin_client) -> None:
+    services.load_flow_files()
+    survey = m.Flow.objects.get(code="survey")
+    definition = survey.current_version.definition
+    definition["nodes"]["ask"]["tries"] = 4
+    response = admin_client.post(
+        "/admin/ivr/flowversion/add/", {"flow": survey.pk, "definition": json.dumps(definition)}
+    )
+    assert response.status_code == 302
+    assert survey.current_version.number == 2
+    assert survey.current_version.source == "editor"
+    bad = {**definition, "start": "nowhere"}
+    response = admin_client.post(
+        "/admin/ivr/flowversion/add/", {"flow": survey.pk, "definition": json.dumps(bad)}
+    )
+    assert response.status_code == 200  # the form shows the problem
+    assert "nowhere" in response.content.decode()
+    assert survey.current_version.number == 2
