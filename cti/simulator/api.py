@@ -344,11 +344,11 @@ class ApiCommands:
         if channel is None:
             return NO_SUCH_CHANNEL
         args = parts[1:]
-        targets = [channel]
+        targets: list[Channel] = [channel]
         if args[0] in ("-bleg", "-both"):
             partner = channel.partner
-            targets = [partner] if args[0] == "-bleg" else [channel, partner]
-            targets = [t for t in targets if t is not None]
+            candidates = [partner] if args[0] == "-bleg" else [channel, partner]
+            targets = [t for t in candidates if t is not None]
             args = args[1:]
         destination = args[0]
         dialplan = args[1] if len(args) > 1 else "XML"

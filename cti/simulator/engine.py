@@ -371,6 +371,7 @@ class Switch:
         channel.state = 4
         self._presence(channel)
         if channel.answered:
+            channel.running_state = "CS_EXECUTE"
             channel.set_callstate("ACTIVE")
         channel.set_running_state("CS_EXECUTE", 4)
         if not apps:
@@ -455,6 +456,9 @@ class Switch:
         handler = self.applications.get(application)
         if handler is None:
             return
+        # Every application starts without a response; playback sets one, others leave it
+        # unset, and a nested application's response is what its parent reports.
+        channel.set_variable("current_application_response", None)
         channel.set_variable("current_application", application)
         if data:
             channel.set_variable("current_application_data", data)
@@ -781,16 +785,15 @@ class Switch:
         channel.set_variable("playback_samples", int(elapsed * 8000))
         status = "done" if reason in ("timeout",) else "break"
         channel.fire("PLAYBACK_STOP", after=[*info, ("Playback-Status", status)])
-        if reason == "hangup":
-            channel.set_variable("current_application_response", "PLAYBACK ERROR")
-        else:
-            channel.set_variable("current_application_response", "FILE PLAYED")
         if reason == "break":
             channel.break_requested = False
         return "done" if reason == "timeout" else reason
 
     def app_playback(self, channel: Channel, data: str) -> None:
-        self.play(channel, data)
+        reason = self.play(channel, data)
+        response = "PLAYBACK ERROR" if reason == "hangup" else "FILE PLAYED"
+        if channel.variables.get("current_application_response") != "FILE NOT FOUND":
+            channel.set_variable("current_application_response", response)
 
     def app_play_and_get_digits(self, channel: Channel, data: str) -> None:
         args = data.split()
@@ -1413,6 +1416,7 @@ class Switch:
         destination, _, context = target
         channel.set_variable("max_forwards", "69")
         if channel.answered:
+            channel.running_state = "CS_ROUTING"
             channel.set_callstate("RINGING")
         channel.set_running_state("CS_ROUTING", 2)
         apps = self._route(channel)
@@ -1443,8 +1447,13 @@ class Switch:
             partner.broadcast_greenlet.join(timeout=2)
         channel.fire("CHANNEL_UNHOLD")
         # The media renegotiation finishes after the command has returned.
-        self.spawn(lambda: channel.up and channel.set_callstate("ACTIVE"))
+        self.spawn(self._reactivate, channel)
         return True
+
+    @staticmethod
+    def _reactivate(channel: Channel) -> None:
+        if channel.up:
+            channel.set_callstate("ACTIVE")
 
     def broadcast(self, channel: Channel, path: str, hold: bool = False) -> None:
         """uuid_broadcast / hold music: play ``path`` on ``channel`` beside its bridge.
@@ -1467,6 +1476,7 @@ class Switch:
             # The session picks the queued broadcast up on its next media cycle.
             self.clock.sleep(0.2)
             channel.stop_broadcast = False
+            channel.set_variable("current_application_response", None)
             app_uuid = self.new_uuid()
             after = [
                 ("Application", "playback"),

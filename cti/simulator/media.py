@@ -20,7 +20,7 @@ def tone_stream_seconds(spec: str) -> float | None:
         loops = int(loop_match.group(1))
         if loops < 0:
             return None
-    total_ms = 0
+    total_ms = 0.0
     for segment in _TONE_SEGMENT.findall(body):
         parts = [p.strip() for p in segment.split(",")]
         try:

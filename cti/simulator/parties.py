@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,7 +65,7 @@ class SimulatedCaller:
         """Press ``digits`` (RFC 2833) starting ``delay`` s after answer, ``interval`` apart."""
         offset = delay
         for digit in digits:
-            self._steps.append((offset, lambda d=digit: self.press(d)))
+            self._steps.append((offset, functools.partial(self.press, digit)))
             offset += interval
         return self
 

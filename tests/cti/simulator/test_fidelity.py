@@ -23,6 +23,7 @@ from tests.cti.simulator.tracetools import (
     Observed,
     OutboundServer,
     compare_aligned_headers,
+    compare_aligned_values,
     header_names_by_event,
     load_trace,
     per_channel,
@@ -67,6 +68,7 @@ def assert_channels_match(
         role: [e.key for e in evs] for role, evs in want.items()
     }
     assert compare_aligned_headers(want, got) == []
+    assert compare_aligned_values(want, got) == []
 
 
 def assert_event_shapes_match(expected: Observed, actual: Observed, names: set[str]) -> None:

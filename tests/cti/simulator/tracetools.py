@@ -183,6 +183,42 @@ def compare_aligned_headers(
     return problems
 
 
+# Header values a daemon acts on; they must match the trace at the same place of a channel.
+SEMANTIC_HEADERS = (
+    "Channel-State",
+    "Channel-Call-State",
+    "Original-Channel-Call-State",
+    "Answer-State",
+    "Call-Direction",
+    "Hangup-Cause",
+    "Application",
+    "Application-Response",
+    "DTMF-Digit",
+    "Other-Type",
+    "Action",
+    "Playback-File-Path",
+)
+
+
+def compare_aligned_values(
+    expected: dict[str, list[EventRecord]], actual: dict[str, list[EventRecord]]
+) -> list[str]:
+    """Differences in :data:`SEMANTIC_HEADERS` values between aligned events."""
+    problems = []
+    for role, expected_events in expected.items():
+        for index, (want, got) in enumerate(
+            zip(expected_events, actual.get(role, []), strict=False)
+        ):
+            if want.key != got.key:
+                break
+            for name in SEMANTIC_HEADERS:
+                if want.get(name) != got.get(name):
+                    problems.append(
+                        f"{role}[{index}] {want.key} {name}: {want.get(name)!r} != {got.get(name)!r}"
+                    )
+    return problems
+
+
 # -- live ESL endpoints for drivers ---------------------------------------------------------
 class EslConnection:
     """A raw ESL connection that keeps every byte received (for comparison with traces)."""
