@@ -212,10 +212,9 @@ def compare_aligned_values(
             if want.key != got.key:
                 break
             for name in SEMANTIC_HEADERS:
-                if want.get(name) != got.get(name):
-                    problems.append(
-                        f"{role}[{index}] {want.key} {name}: {want.get(name)!r} != {got.get(name)!r}"
-                    )
+                wanted, seen = want.get(name), got.get(name)
+                if wanted != seen:
+                    problems.append(f"{role}[{index}] {want.key} {name}: {wanted!r} != {seen!r}")
     return problems
 
 
