@@ -46,6 +46,13 @@ class Dialplan:
             self.load(document)
 
     def load(self, document: str, default_context: str = "default") -> None:
+        """Add the extensions of one XML document.
+
+        ``$${name}`` pre-processor variables become ``${name}``: the global variable is then
+        read when the action runs (FreeSWITCH substitutes them when it loads the XML).
+        ``X-PRE-PROCESS`` includes are ignored: load the included files as documents too.
+        """
+        document = document.replace("$${", "${")
         root = etree.fromstring(document.encode("utf-8"))
         contexts = list(root.iter("context"))
         if root.tag == "context":

@@ -123,6 +123,7 @@ class Switch:
             "eavesdrop": self.app_eavesdrop,
             "conference": self.app_conference,
             "echo": self.app_echo,
+            "voicemail": self.app_voicemail,
         }
 
     # ------------------------------------------------------------------ helpers
@@ -455,6 +456,8 @@ class Switch:
         app_uuid = app_uuid or self.new_uuid()
         handler = self.applications.get(application)
         if handler is None:
+            # switch_core_session_execute_application: "Invalid Application", no events.
+            self.hangup(channel, "DESTINATION_OUT_OF_ORDER")
             return
         # Every application starts without a response; playback sets one, others leave it
         # unset, and a nested application's response is what its parent reports.
@@ -1593,6 +1596,58 @@ class Switch:
             "RECORD_STOP",
             after=[("Record-File-Path", path), ("Record-Completion-Cause", "success")],
         )
+
+    def app_voicemail(self, channel: Channel, data: str) -> None:
+        """mod_voicemail's deposit: greeting, beep, then a message recorded to disk.
+
+        ``voicemail [check] <profile> <domain> <box>``; the message lands in
+        ``<recordings_dir>/voicemail/<domain>/<box>/msg_<uuid>.wav`` and a CUSTOM
+        ``vm::maintenance`` ``leave-message`` event announces it.
+        """
+        parts = data.split()
+        if not parts or parts[0] == "check" or len(parts) < 3:
+            return
+        _, domain, box = parts[0], parts[1], parts[2]
+        self.answer(channel)
+        self.play(channel, "voicemail/vm-person.wav")
+        self.play(channel, "tone_stream://%(1000,0,640)")
+        if channel.down:
+            return
+        base = self.recordings_dir or os.path.join(os.getcwd(), "recordings")
+        path = os.path.join(base, "voicemail", domain, box, f"msg_{self.new_uuid()}.wav")
+        channel.fire("RECORD_START", after=[("Record-File-Path", path)])
+        started = self.clock.now()
+        channel.dtmf_buffer.clear()
+        reason = channel.wait(300.0, until_dtmf=True)
+        if reason == "dtmf":
+            channel.dtmf_buffer.popleft()
+        seconds = self.clock.now() - started
+        media.write_recording(path, seconds)
+        channel.fire(
+            "RECORD_STOP",
+            after=[("Record-File-Path", path), ("Record-Completion-Cause", "success")],
+        )
+        event = self.bus.create("CUSTOM", subclass="vm::maintenance")
+        for name, value in [
+            ("VM-Action", "leave-message"),
+            ("VM-User", box),
+            ("VM-Domain", domain),
+            (
+                "VM-Caller-ID-Name",
+                channel.caller_profile.caller_id_name if channel.caller_profile else "",
+            ),
+            (
+                "VM-Caller-ID-Number",
+                channel.caller_profile.caller_id_number if channel.caller_profile else "",
+            ),
+            ("VM-File-Path", path),
+            ("VM-Flags", ""),
+            ("VM-Folder", "inbox"),
+            ("VM-UUID", channel.uuid),
+            ("VM-Message-Len", str(int(seconds))),
+        ]:
+            event.add(name, value)
+        self.bus.fire(event)
 
     # ------------------------------------------------------------------ eavesdrop
     def app_eavesdrop(self, channel: Channel, data: str) -> None:
