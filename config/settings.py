@@ -127,6 +127,9 @@ RECORDINGS_DIR = Path(env.str("RECORDINGS_DIR", default=str(BASE_DIR / "recordin
 RECORDING_STEREO = env.bool("RECORDING_STEREO", default=False)
 OUTBOUND_GATEWAY = env.str("OUTBOUND_GATEWAY", default="trunk")
 PROMPTS_DIR = Path(env.str("PROMPTS_DIR", default=str(VAR_DIR / "prompts")))
+# The daemon's IVR lookups call the web tier's internal API with this shared token.
+IVR_LOOKUP_URL = env.str("IVR_LOOKUP_URL", default="http://127.0.0.1:8000/api/ivr/lookup/")
+IVR_LOOKUP_TOKEN = env.str("IVR_LOOKUP_TOKEN", default="dev-ivr-lookup-token")
 CENTER_COUNTRY = env.str("CENTER_COUNTRY", default="CN")
 CENTER_AREA_CODE = env.str("CENTER_AREA_CODE", default="010")
 

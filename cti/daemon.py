@@ -99,6 +99,7 @@ class Daemon:
         self.leading = gevent.event.Event()
         self._greenlets: list[gevent.Greenlet] = []
         self._leader_greenlets: list[gevent.Greenlet] = []
+        self._watchers: list = []
         for client in self.switches:
             client.on_connect(self._switch_connected)
             client.on("CHANNEL_HANGUP_COMPLETE", self.recovery.on_hangup_complete)
@@ -176,7 +177,13 @@ class Daemon:
             self.stopping.wait(self.options.tick_seconds)
 
     # -- life cycle --------------------------------------------------------------------
+    def watch(self, watcher) -> None:
+        """Run `watcher(on_change, stop_event)` (a snapshot reader's watch) while running."""
+        self._watchers.append(watcher)
+
     def start(self) -> None:
+        for watcher in self._watchers:
+            self._greenlets.append(gevent.spawn(watcher, None, self.stopping))
         self.reader.refresh()
         self._greenlets.append(gevent.spawn(self.reader.watch, None, self.stopping))
         for client in self.switches:

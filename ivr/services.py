@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,23 +27,17 @@ from telephony.models import AgentGroup, BlacklistEntry
 
 logger = logging.getLogger(__name__)
 
-DEV_LOOKUP_TOKEN = "dev-ivr-lookup-token"
 FLOWS_DIR = Path(settings.BASE_DIR) / "ivr_scripts" / "flows"
 
 
 def lookup_token() -> str:
-    """The shared secret of the internal lookup API (settings, then env, then a dev default)."""
-    return (
-        getattr(settings, "IVR_LOOKUP_TOKEN", "")
-        or os.environ.get("IVR_LOOKUP_TOKEN", "")
-        or DEV_LOOKUP_TOKEN
-    )
+    """The shared secret of the internal lookup API (settings.IVR_LOOKUP_TOKEN)."""
+    return settings.IVR_LOOKUP_TOKEN
 
 
 def prompt_root() -> Path:
-    """Where synthesized prompts go: ``var/prompts`` unless IVR_PROMPTS_DIR says otherwise."""
-    configured = getattr(settings, "IVR_PROMPTS_DIR", "") or os.environ.get("IVR_PROMPTS_DIR", "")
-    return Path(configured) if configured else Path(settings.BASE_DIR) / "var" / "prompts"
+    """Where synthesized prompts go (settings.PROMPTS_DIR, var/prompts by default)."""
+    return Path(settings.PROMPTS_DIR)
 
 
 # -- flows -------------------------------------------------------------------------------------

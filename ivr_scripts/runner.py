@@ -142,6 +142,8 @@ class CallContext:
     destination: str = ""
     calendar_id: int | None = None
     variables: dict[str, Any] = field(default_factory=dict)
+    # A node to start at instead of the flow's start (an overflow or transfer to an IVR node).
+    start_node: str | None = None
 
     @classmethod
     def for_did(
@@ -366,14 +368,21 @@ class _Run:
 
     def _walk(self) -> Outcome:
         flow = self._load(self.context.flow)
-        notices = self.runner.flows.active_notices(flow.code, self.language, self.runner.clock())
+        start = self.context.start_node
+        if start and start not in flow.nodes:
+            raise _FlowFailed(f"no node {start!r} in flow {flow.code}")
+        notices = (
+            []
+            if start
+            else self.runner.flows.active_notices(flow.code, self.language, self.runner.clock())
+        )
         for notice in notices:
             if notice.audio_path:
                 prompt = Prompt("file", notice.audio_path, self.language)
             else:
                 prompt = Prompt("text", notice.text, self.language)
             self.media.play([prompt])
-        node_id = flow.start
+        node_id = start or flow.start
         for _ in range(self.runner.max_steps):
             node = flow.node(node_id)
             self.path.append(

@@ -2,7 +2,7 @@
 
 Prompts are WAV files under `<prompts_dir>/<language>/<prompt id>.wav` (synthesized by the
 IVR tooling, or recorded by the center). Numbers are read digit by digit from the
-`digits/<d>` prompts, which is how Chinese hotlines read work numbers and positions.
+`say/<d>` prompts of the IVR's prompt set, as Chinese hotlines read work numbers.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ class Prompts:
         return str(self.directory / language / f"{prompt_id}.wav")
 
     def digits(self, language: str, number: str | int) -> list[str]:
-        return [self.path(language, f"digits/{digit}") for digit in str(number) if digit.isdigit()]
+        return [self.path(language, f"say/{digit}") for digit in str(number) if digit.isdigit()]
 
     def sequence(self, paths: list[str]) -> str:
         """FreeSWITCH plays `file_string://a!b!c` as one playback."""

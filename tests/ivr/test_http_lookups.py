@@ -17,7 +17,7 @@ from tests.ivr_scripts.helpers import WEDNESDAY_10AM, config, library, shipped_f
 @pytest.fixture
 def api(live_server, transactional_db):
     call_command("seed_housing_fund_demo")
-    return HttpLookupClient(f"{live_server.url}/api/ivr/lookup/", services.DEV_LOOKUP_TOKEN)
+    return HttpLookupClient(f"{live_server.url}/api/ivr/lookup/", services.lookup_token())
 
 
 def run_hotline(http, inputs):

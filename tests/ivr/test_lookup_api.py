@@ -10,7 +10,7 @@ from ivr.models import HousingFundAccount
 
 pytestmark = pytest.mark.django_db
 
-TOKEN = {"HTTP_AUTHORIZATION": f"Bearer {services.DEV_LOOKUP_TOKEN}"}
+TOKEN = {"HTTP_AUTHORIZATION": f"Bearer {services.lookup_token()}"}
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def post(client, name, data, **headers):
     [
         {"HTTP_X_NONE": "1"},
         {"HTTP_AUTHORIZATION": "Bearer wrong"},
-        {"HTTP_AUTHORIZATION": f"Token {services.DEV_LOOKUP_TOKEN}"},
+        {"HTTP_AUTHORIZATION": f"Token {services.lookup_token()}"},
     ],  # fmt: skip
 )
 def test_token_is_required(client, demo, headers) -> None:

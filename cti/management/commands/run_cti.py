@@ -11,8 +11,9 @@ from django.core.management.base import BaseCommand, CommandError
 from gevent import monkey
 
 from cti.daemon import Daemon, DaemonOptions
-from cti.ivr_runtime import BuiltinIvr
+from cti.ivr_runtime import BuiltinIvr, EngineIvr
 from cti.services import DaemonSettings
+from ivr_scripts.store import FlowSnapshotReader
 
 logger = logging.getLogger("cti")
 
@@ -53,8 +54,21 @@ class Command(BaseCommand):
                 prompts_dir=str(settings.PROMPTS_DIR),
                 settings=daemon_settings,
             ),
-            ivr=BuiltinIvr(str(settings.RECORDINGS_DIR)),
+            ivr=None,  # type: ignore[arg-type]  (needs the daemon's Redis; set below)
         )
+        flows = FlowSnapshotReader(daemon.redis)
+        flows.refresh()
+        daemon.services.ivr = EngineIvr(
+            flows=flows,
+            config=lambda: daemon.reader.current,
+            facts=daemon.facts,
+            prompts_dir=str(settings.PROMPTS_DIR),
+            recordings_dir=str(settings.RECORDINGS_DIR),
+            lookup_url=settings.IVR_LOOKUP_URL,
+            lookup_token=settings.IVR_LOOKUP_TOKEN,
+            fallback=BuiltinIvr(str(settings.RECORDINGS_DIR)),
+        )
+        daemon.watch(flows.watch)
         gevent.signal_handler(signal.SIGTERM, daemon.stopping.set)
         gevent.signal_handler(signal.SIGINT, daemon.stopping.set)
         self.stdout.write(f"CTI daemon {daemon_settings.node_name} starting")

@@ -1,0 +1,133 @@
+"""Inbound calls end to end: dialplan, daemon, queue, agent, recording, survey, facts."""
+
+import pytest
+from django.db import transaction
+
+from cti.simulator.parties import SimulatedCaller
+from telephony import models as m
+from tests.cti.daemon.harness import wait_for
+from tests.telephony.factories import AgentGroupFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
+
+
+class SurveyCaller(SimulatedCaller):
+    """Presses `score` when the survey prompt plays."""
+
+    def __init__(self, *args, score: str = "1", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.score = score
+
+    def on_prompt(self, channel, path):
+        super().on_prompt(channel, path)
+        if "survey_intro.wav" in path and self.score:
+            self.press(self.score)
+
+
+def configure(make_user, agents=2, strategy="longest_idle", **queue_fields):
+    with transaction.atomic():
+        group = AgentGroupFactory(name="热线")
+        queue = m.Queue.objects.create(
+            code="hotline",
+            name="热线",
+            group=group,
+            strategy=strategy,
+            ring_timeout_seconds=5,
+            announce_interval_seconds=10,
+            **queue_fields,
+        )
+        users, agent_rows = [], []
+        for index in range(agents):
+            number = str(1001 + index)
+            user = make_user(f"agent{number}", "agent")
+            agent = m.Agent.objects.create(
+                employee_number=number,
+                name=f"坐席{number}",
+                extension=number,
+                user=user,
+                wrap_up_seconds=1,
+            )
+            m.GroupMembership.objects.create(agent=agent, group=group, position=index + 1)
+            users.append(user)
+            agent_rows.append(agent)
+        m.DID.objects.create(number="12329", flow="hotline")
+    return queue, users, agent_rows
+
+
+def test_call_reaches_a_ready_agent_is_recorded_and_surveyed(center, make_user):
+    _queue, users, agents = configure(make_user)
+    center.start(
+        dids=[{"number": "12329", "flow": "hotline", "language": "zh"}], extensions=["1001", "1002"]
+    )
+    sim = center.simulator
+    phone = sim.add_endpoint("1001", answer_delay=1.0, talk_time=10.0)
+    sim.add_endpoint("1002", answer_delay=1.0)
+    reply = center.command("login", users[0].id, ready=True)
+    assert reply.accepted, (reply, center.logs())
+    wait_for(lambda: center.agent_status(agents[0].id) == "ready", what="agent ready")
+
+    caller = SurveyCaller(sim, caller_id_number="13800138000", score="2")
+    caller.dial("12329", context="public")
+    wait_for(
+        lambda: center.agent_status(agents[0].id) == "talking",
+        20,
+        what="agent talking\n" + center.logs(),
+    )
+    assert phone.channels, "the agent's phone rang"
+    # The agent hangs up first (talk_time): the caller hears the survey and presses 2.
+    wait_for(lambda: center.facts("survey_scored"), 30, what="survey\n" + center.logs())
+    assert caller.wait_hangup(30)
+    wait_for(lambda: center.facts("call_ended"), 20, what="CDR")
+    cdr = center.facts("call_ended")[0]
+    assert cdr["caller"] == "13800138000" and cdr["agent_id"] == agents[0].id
+    assert cdr["queue"] == "hotline" and cdr["hangup_by"] == "agent"
+    assert center.facts("survey_scored")[0]["score"] == 3  # key 2: satisfied
+    recording = center.facts("recording_saved")[0]
+    assert recording["path"].endswith(f"{cdr['call_uuid']}.wav")
+    bridged = caller.events.index("CHANNEL_BRIDGE")
+    assert "PLAYBACK_START" in caller.events[bridged:], "the agent's number is announced"
+    exits = center.facts("queue_exited")
+    assert exits[0]["outcome"] == "answered" and exits[0]["agent_id"] == agents[0].id
+    # After the wrap-up seconds the agent is ready again.
+    wait_for(lambda: center.agent_status(agents[0].id) == "ready", 15, what="wrap-up over")
+
+
+def test_no_answer_goes_to_the_next_agent(center, make_user):
+    _queue, users, agents = configure(make_user, strategy="top_down")
+    center.start(
+        dids=[{"number": "12329", "flow": "hotline", "language": "zh"}], extensions=["1001", "1002"]
+    )
+    sim = center.simulator
+    sim.add_endpoint("1001", mode="no_answer")
+    second = sim.add_endpoint("1002", answer_delay=0.5)
+    for user in users:
+        assert center.command("login", user.id, ready=True).accepted
+    caller = SimulatedCaller(sim, caller_id_number="13900139000")
+    caller.dial("12329", context="public")
+    wait_for(
+        lambda: center.agent_status(agents[1].id) == "talking",
+        30,
+        what="second agent talking\n" + center.logs(),
+    )
+    assert second.channels
+    states = [(f["agent_id"], f["new"], f["reason"]) for f in center.facts("agent_state_changed")]
+    assert (agents[0].id, "offered", "") in states
+    caller.hangup()
+    wait_for(lambda: center.facts("call_ended"), 20, what="CDR")
+    assert center.facts("call_ended")[0]["hangup_by"] == "caller"
+
+
+def test_caller_who_hangs_up_in_the_queue_is_an_abandoned_call(center, make_user):
+    _queue, users, agents = configure(make_user, agents=1, no_agent_rule="wait")
+    center.start(
+        dids=[{"number": "12329", "flow": "hotline", "language": "zh"}], extensions=["1001"]
+    )
+    sim = center.simulator
+    sim.add_endpoint("1001")
+    assert center.command("login", users[0].id, ready=False, reason="meal").accepted
+    caller = SimulatedCaller(sim, caller_id_number="13700137000").hangup_after_answer(3)
+    caller.dial("12329", context="public")
+    wait_for(lambda: center.facts("call_abandoned"), 30, what="abandoned\n" + center.logs())
+    abandoned = center.facts("call_abandoned")[0]
+    assert abandoned["queue"] == "hotline" and abandoned["position"] == 1
+    assert abandoned["wait_seconds"] > 0
