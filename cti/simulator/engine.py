@@ -1489,6 +1489,9 @@ class Switch:
             channel.fire("CHANNEL_EXECUTE", after=after)
             info = [("Playback-File-Type", path.split("://", 1)[0]), ("Playback-File-Path", path)]
             channel.fire("PLAYBACK_START", after=info)
+            party = channel.party
+            if party is not None and hasattr(party, "on_prompt"):
+                party.on_prompt(channel, path)
             seconds = media.prompt_seconds(path, self.default_prompt_seconds, self.sound_prefix)
             deadline = None if seconds is None else self.clock.now() + seconds
             while channel.up and not channel.stop_broadcast:

@@ -463,6 +463,7 @@ def test_hold_transfer_record(simulator: SwitchSimulator, tmp_path) -> None:
     assert replies(actual) == replies(expected)
     assert_channels_match(expected, actual)
     assert_event_shapes_match(expected, actual, {"API"})
+    assert caller.prompts == ["tone_stream://%(500,0,800)", "tone_stream://%(1000,0,440)"]
     import wave
 
     with wave.open(str(wav)) as recording:
