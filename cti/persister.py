@@ -404,7 +404,26 @@ def store_facts(envelopes: Sequence[Envelope]) -> int:
                 )
             else:
                 upsert.model._default_manager.bulk_create(rows.values(), ignore_conflicts=True)
+        _deliver_voicemails(envelopes)
     return len(envelopes)
+
+
+def _deliver_voicemails(envelopes: Sequence[Envelope]) -> None:
+    """A message left in the IVR lands in the group's voicemail inbox on the desk too."""
+    from ivr.services import record_voicemail
+
+    for envelope in envelopes:
+        if envelope.kind != f.VoicemailLeft.KIND:
+            continue
+        fact: f.VoicemailLeft = envelope.fact  # type: ignore[assignment]
+        record_voicemail(
+            call_uuid=fact.call_uuid,
+            recording_path=fact.path,
+            duration_seconds=fact.duration,
+            caller=fact.caller,
+            group_id=fact.group_id,
+            left_at=_moment(envelope.at),
+        )
 
 
 class Persister:

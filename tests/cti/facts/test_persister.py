@@ -10,7 +10,7 @@ from django.db import OperationalError
 
 from cti import facts as f
 from cti import models as m
-from cti.persister import Persister, store_facts
+from cti.persister import Persister, parse_entry, store_facts
 from tests.cti.facts.scenarios import emit_one_of_each_kind
 
 STREAM = "test:facts"
@@ -322,3 +322,30 @@ def test_run_stops_when_asked_and_waits_out_database_errors(db, redis_client, wr
     persister.run(stop)
     assert m.SurveyScore.objects.count() == 1 and persister.pending_count() == 0
     assert persister.stats.database_failures == 1
+
+
+def test_a_voicemail_reaches_the_groups_inbox_once(db, redis_client, writer):
+    from accounts.services import create_user
+    from ivr.models import VoicemailMessage, VoicemailNotification
+    from telephony import models as telephony
+    from tests.telephony.factories import AgentFactory, AgentGroupFactory
+
+    group = AgentGroupFactory()
+    for index in range(2):
+        user = create_user(f"vm{index}", "pw-123456", ["agent"])
+        agent = AgentFactory(user=user)
+        telephony.GroupMembership.objects.create(agent=agent, group=group)
+    writer.voicemail_left(
+        call_uuid="vm-call",
+        path="/r/vm.wav",
+        duration=12.5,
+        caller="13800138000",
+        group_id=group.id,
+    )
+    persister = make_persister(redis_client)
+    drain(persister)
+    # A replay of the same fact (as after a crash) changes nothing.
+    store_facts([parse_entry(entry_id, fields) for entry_id, fields in redis_client.xrange(STREAM)])
+    message = VoicemailMessage.objects.get(call_uuid="vm-call")
+    assert message.caller == "13800138000" and message.group_id == group.id
+    assert VoicemailNotification.objects.filter(message=message).count() == 2
