@@ -215,11 +215,7 @@ class Listener:
                 self._write_event(item)
 
     def _write_event(self, event: SwitchEvent) -> None:
-        if self.format == "json":
-            payload = wire.serialize_json(event.headers, event.body)
-        else:
-            payload = wire.serialize_plain(event.headers, event.body)
-        self._send(wire.event_frame(payload, self.format))
+        self._send(event.frame(self.format))
 
     def _channel_down(self) -> None:
         if self.handled_disconnect or self.session is None:

@@ -67,6 +67,24 @@ class SwitchEvent:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: str | None = None
     subclass: str | None = None
+    _frames: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+
+    def frame(self, format_name: str) -> bytes:
+        """The event as written to a listener in ``plain`` or ``json``; built once per format.
+
+        Events are not changed after they are fired, so every listener shares the bytes.
+        """
+        cached = self._frames.get(format_name)
+        if cached is None:
+            from cti.simulator import wire
+
+            if format_name == "json":
+                payload = wire.serialize_json(self.headers, self.body)
+            else:
+                payload = wire.serialize_plain(self.headers, self.body)
+            cached = wire.event_frame(payload, format_name)
+            self._frames[format_name] = cached
+        return cached
 
     def add(self, name: str, value: str | int | None) -> None:
         if value is None:

@@ -322,3 +322,28 @@ def test_agent_endpoint_hangs_up_on_command(sim: SwitchSimulator) -> None:
     assert caller.wait_destroyed(timeout=5)
     assert "CHANNEL_BRIDGE" in caller.events
     assert "CHANNEL_UNBRIDGE" in caller.events
+
+
+def test_url_encoding_reproduces_every_recorded_value() -> None:
+    """Re-encoding each decoded header value of the traces gives FreeSWITCH's bytes."""
+    import urllib.parse
+
+    from cti.esl.frames import FrameParser
+    from tests.cti.simulator.tracetools import TRACES, traces_available
+
+    if not traces_available():
+        pytest.skip("fs-traces not available")
+    checked = 0
+    for path in sorted(TRACES.glob("*/*.rx")):
+        for frame in FrameParser().feed(path.read_bytes()):
+            if frame.content_type != "text/event-plain":
+                continue
+            block = frame.body.decode().split("\n\n", 1)[0]
+            for line in block.split("\n"):
+                _, _, raw = line.partition(": ")
+                decoded = urllib.parse.unquote(raw)
+                if "%" in decoded:
+                    continue  # FreeSWITCH keeps %XX as is: such values do not round-trip
+                assert url_encode(decoded) == raw, line
+                checked += 1
+    assert checked > 50_000
