@@ -347,3 +347,23 @@ def test_url_encoding_reproduces_every_recorded_value() -> None:
                 assert url_encode(decoded) == raw, line
                 checked += 1
     assert checked > 50_000
+
+
+def test_gateway_numbers_and_inbound_myevents(sim: SwitchSimulator) -> None:
+    connection = esl(sim, events="")
+    sim.switch.gateway_default.answer_delay = 0.5
+    reply = connection.command(
+        "api originate {origination_caller_id_number=4001234567}"
+        "sofia/gateway/carrier1/13900000000 &park()"
+    )
+    uuid = reply.body.decode().split()[1]
+    watcher = esl(sim, events="")
+    assert watcher.command(f"myevents {uuid}").reply_text == "+OK Events Enabled"
+    assert connection.command(f"api uuid_kill {uuid} CALL_REJECTED").body == b"+OK\n"
+    hangup = watcher.wait_event("CHANNEL_HANGUP", uuid)
+    assert hangup.get("Hangup-Cause") == "CALL_REJECTED"
+    assert hangup.get("Channel-Name") == "sofia/gateway/carrier1/13900000000"
+    # Like FreeSWITCH, a myevents connection is closed when its channel goes down.
+    notice = watcher.wait_for(lambda f: f.content_type == "text/disconnect-notice")
+    assert notice.headers["Controlled-Session-UUID"] == uuid
+    assert watcher.closed.wait(timeout=5)
