@@ -54,8 +54,7 @@ bench: $(STAMP)
 
 ## messages: refresh and compile the translation catalogues
 messages: $(STAMP)
-	$(PY) manage.py makemessages -l zh_Hans -l en --ignore '.venv/*' --ignore 'var/*'
-	$(PY) manage.py compilemessages --ignore '.venv/*'
+	$(PY) scripts/messages.py
 
 clean:
 	rm -rf var $(VENV)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import phonenumbers
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 
@@ -64,19 +65,45 @@ def _has_field(model, name: str) -> bool:
     return True
 
 
+def caller_id_spellings(e164_numbers: list[str]) -> set[str]:
+    """How the switch may present each number as a caller ID: +86…, 86…, 0086…, national."""
+    spellings: set[str] = set()
+    for number in e164_numbers:
+        spellings.add(number)
+        try:
+            parsed = phonenumbers.parse(number, None)
+        except phonenumbers.NumberParseException:
+            continue
+        national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+        digits = "".join(ch for ch in national if ch.isdigit())
+        spellings.update({number.lstrip("+"), "00" + number.lstrip("+"), digits})
+        spellings.add(str(parsed.national_number))
+    return spellings
+
+
+def _calls_of(numbers: list[str]) -> list[Any]:
+    """The customer's calls (CDRs) with their recordings, newest first."""
+    from cti.models import CallRecord, Recording
+
+    calls = list(
+        CallRecord.objects.filter(caller__in=caller_id_spellings(numbers)).order_by("-started_at")[
+            :HISTORY_LIMIT
+        ]
+    )
+    recordings = {
+        recording.call_uuid: recording
+        for recording in Recording.objects.filter(call_uuid__in=[c.call_uuid for c in calls])
+    }
+    for call in calls:
+        call.recording = recordings.get(call.call_uuid)
+    return calls
+
+
 def customer_history(customer: Customer) -> list[HistorySection]:
     """The sections of the history page, in display order."""
     numbers = list(customer.phones.values_list("number", flat=True))
     sections: list[HistorySection] = []
-    for key, app_label, model_name in (
-        ("calls", "cti", "Call"),
-        ("recordings", "cti", "Recording"),
-    ):
-        model = _optional_model(app_label, model_name)
-        section = HistorySection(key, available=model is not None)
-        if model is not None:
-            section.rows = _rows_of(model, customer, numbers)
-        sections.append(section)
+    sections.append(HistorySection("calls", _calls_of(numbers)))
     sections.append(
         HistorySection(
             "service_records",
