@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/callcenter
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
+VENDOR := static/vendor/.built
+
 .PHONY: setup run demo test lint format bench messages clean
 
 $(STAMP): requirements.txt
@@ -17,11 +19,24 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-## setup: virtualenv, dependencies, database migrations, demo data
-setup: $(STAMP)
+# Browser libraries (htmx, Alpine.js, JsSIP, ECharts) from npm, bundled locally: no CDN.
+$(VENDOR): frontend/package-lock.json frontend/build.mjs
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+	touch $(VENDOR)
+
+## setup: virtualenv, dependencies, browser bundle, migrations, demo data, IVR flows, prompts
+setup: $(STAMP) $(VENDOR)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_crm_demo
+	$(PY) manage.py seed_housing_fund_demo
+	$(PY) manage.py load_ivr_flows
+	@if command -v espeak-ng >/dev/null && command -v sox >/dev/null; then \
+		$(PY) manage.py synthesize_prompts; \
+	else \
+		echo "espeak-ng/sox not installed: prompts not synthesized (apt-get install espeak-ng sox asterisk-core-sounds-en-wav)"; \
+	fi
 
 ## run: web + daemon + workers (runs setup first); http://127.0.0.1:8000
 run: setup
@@ -32,7 +47,7 @@ demo: setup
 	$(PY) scripts/run_platform.py --demo
 
 ## test: lint, Django checks, migrations check, then the whole pytest suite
-test: $(STAMP)
+test: $(STAMP) $(VENDOR)
 	$(VENV)/bin/ruff check .
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) manage.py check
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) manage.py makemigrations --check --dry-run

@@ -8,7 +8,6 @@ the daemon and the workers share one Redis and one database.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import signal
 import subprocess
@@ -21,51 +20,25 @@ sys.path.insert(0, str(BASE_DIR))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
 def build_processes(demo: bool, host: str, port: int) -> list[tuple[str, list[str]]]:
     from django.conf import settings
 
     python = sys.executable
     bin_dir = Path(python).parent
-    processes: list[tuple[str, list[str]]] = [
-        ("web", [str(bin_dir / "daphne"), "-b", host, "-p", str(port), "config.asgi:application"]),
-        (
-            "celery",
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-B",
-                "-l",
-                "info",
-                "--concurrency",
-                "2",
-            ],
-        ),
-        (
-            "rq",
-            [python, "-m", "rq.cli", "worker", "--url", settings.REDIS_URL, settings.RQ_QUEUE_NAME],
-        ),
-    ]
-    if settings.SWITCH_SIMULATOR and _module_exists("cti.simulator"):
-        processes.insert(
-            0,
-            (
-                "simulator",
-                [python, "manage.py", "run_simulator"] + (["--demo-traffic"] if demo else []),
-            ),
+    processes: list[tuple[str, list[str]]] = []
+    if settings.SWITCH_SIMULATOR:
+        processes.append(
+            ("simulator", [python, "manage.py", "run_simulator"] + (["--demo-traffic"] if demo else []))
         )
-    if _module_exists("cti.daemon"):
-        processes.insert(1, ("cti", [python, "manage.py", "run_cti"]))
+    processes += [
+        ("cti", [python, "manage.py", "run_cti"]),
+        ("persister", [python, "manage.py", "run_persister"]),
+        ("web", [str(bin_dir / "daphne"), "-b", host, "-p", str(port), "config.asgi:application"]),
+        ("celery", [python, "-m", "celery", "-A", "config", "worker", "-B", "-l", "info",
+                    "--concurrency", "2"]),
+        ("rq", [python, "-m", "rq.cli", "worker", "--url", settings.REDIS_URL,
+                settings.RQ_QUEUE_NAME]),
+    ]
     return processes
 
 
