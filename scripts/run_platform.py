@@ -27,17 +27,32 @@ def build_processes(demo: bool, host: str, port: int) -> list[tuple[str, list[st
     bin_dir = Path(python).parent
     processes: list[tuple[str, list[str]]] = []
     if settings.SWITCH_SIMULATOR:
-        processes.append(
-            ("simulator", [python, "manage.py", "run_simulator"] + (["--demo-traffic"] if demo else []))
-        )
+        simulator = [python, "manage.py", "run_simulator"]
+        processes.append(("simulator", simulator + (["--demo-traffic"] if demo else [])))
     processes += [
         ("cti", [python, "manage.py", "run_cti"]),
         ("persister", [python, "manage.py", "run_persister"]),
         ("web", [str(bin_dir / "daphne"), "-b", host, "-p", str(port), "config.asgi:application"]),
-        ("celery", [python, "-m", "celery", "-A", "config", "worker", "-B", "-l", "info",
-                    "--concurrency", "2"]),
-        ("rq", [python, "-m", "rq.cli", "worker", "--url", settings.REDIS_URL,
-                settings.RQ_QUEUE_NAME]),
+        (
+            "celery",
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-B",
+                "-l",
+                "info",
+                "--concurrency",
+                "2",
+            ],
+        ),
+        (
+            "rq",
+            [python, "-m", "rq.cli", "worker", "--url", settings.REDIS_URL, settings.RQ_QUEUE_NAME],
+        ),
     ]
     return processes
 
@@ -55,13 +70,13 @@ def main() -> int:
     from django.conf import settings
 
     env = dict(os.environ, REDIS_URL=settings.REDIS_URL, PYTHONUNBUFFERED="1")
-    if not settings.SWITCH_SIMULATOR:
-        print(f"FreeSWITCH nodes: {', '.join(settings.FREESWITCH_ESL_URLS)}")
-    elif not _module_exists("cti.simulator"):
+    if settings.SWITCH_SIMULATOR:
         print(
-            "No FreeSWITCH configured and the switch simulator is not installed: "
-            "calls are not available, the web side runs on its own."
+            "No FreeSWITCH configured: the switch simulator stands in on "
+            f"127.0.0.1:{settings.SIMULATOR_ESL_PORT}"
         )
+    else:
+        print(f"FreeSWITCH nodes: {', '.join(settings.FREESWITCH_ESL_URLS)}")
     children: list[tuple[str, subprocess.Popen]] = []
     for name, command in build_processes(args.demo, args.host, args.port):
         print(f"starting {name}: {' '.join(command)}")
