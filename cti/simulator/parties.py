@@ -48,6 +48,7 @@ class SimulatedCaller:
         self.hung_up = gevent.event.Event()
         self.destroyed = gevent.event.Event()
         self._steps: list[tuple[float, Callable[[], None]]] = []
+        self._triggers: list[tuple[str | None, str | None, float, Callable[[], None]]] = []
 
     @property
     def uuid(self) -> str | None:
@@ -68,6 +69,39 @@ class SimulatedCaller:
             self._steps.append((offset, functools.partial(self.press, digit)))
             offset += interval
         return self
+
+    def when(
+        self,
+        action: Callable[[], None],
+        event: str | None = None,
+        prompt: str | None = None,
+        delay: float = 0.0,
+    ) -> SimulatedCaller:
+        """Run ``action`` ``delay`` s after an event (by name) or a prompt (by substring).
+
+        For instance ``caller.when(caller.hangup, prompt="queue_music", delay=30)`` abandons
+        after 30 s of queue music; each trigger fires once.
+        """
+        self._triggers.append((event, prompt, delay, action))
+        return self
+
+    def _fire_triggers(self, event: str | None = None, prompt: str | None = None) -> None:
+        remaining = []
+        for trigger in self._triggers:
+            wanted_event, wanted_prompt, delay, action = trigger
+            if (wanted_event is not None and wanted_event == event) or (
+                wanted_prompt is not None and prompt is not None and wanted_prompt in prompt
+            ):
+                gevent.spawn(self._delayed, delay, action)
+            else:
+                remaining.append(trigger)
+        self._triggers = remaining
+
+    def _delayed(self, delay: float, action: Callable[[], None]) -> None:
+        channel = self.channel
+        if channel is None or (delay > 0 and not channel.sleep_while_up(delay)):
+            return
+        action()
 
     def hangup_after_answer(self, delay: float) -> SimulatedCaller:
         """Send BYE ``delay`` s after answer (sipp's ``-d``)."""
@@ -138,6 +172,8 @@ class SimulatedCaller:
         if self.channel is None:
             return
         self.events.append(event.name)
+        if self._triggers:
+            self._fire_triggers(event=event.name)
         if event.name == "CHANNEL_ANSWER":
             self.answered.set()
         elif event.name == "CHANNEL_HANGUP":
@@ -149,6 +185,8 @@ class SimulatedCaller:
 
     def on_prompt(self, channel: Channel, path: str) -> None:
         self.prompts.append(path)
+        if self._triggers:
+            self._fire_triggers(prompt=path)
 
     def on_switch_hangup(self, channel: Channel, cause: str) -> None:
         self.hangup_cause = cause

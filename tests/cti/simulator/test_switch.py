@@ -367,3 +367,24 @@ def test_gateway_numbers_and_inbound_myevents(sim: SwitchSimulator) -> None:
     notice = watcher.wait_for(lambda f: f.content_type == "text/disconnect-notice")
     assert notice.headers["Controlled-Session-UUID"] == uuid
     assert watcher.closed.wait(timeout=5)
+
+
+def test_caller_reacts_to_prompts_and_events(sim: SwitchSimulator) -> None:
+    sim.load_dialplan(
+        """<include><context name="q"><extension name="q">
+        <condition field="destination_number" expression="^3000$">
+          <action application="answer"/>
+          <action application="playback" data="tone_stream://%(1000,0,350)"/>
+          <action application="playback" data="local_stream://queue_music"/>
+        </condition></extension></context></include>"""
+    )
+    caller = SimulatedCaller(sim)
+    caller.when(caller.hangup, prompt="queue_music", delay=2.0)
+    pressed = []
+    caller.when(lambda: pressed.append(True), event="CHANNEL_ANSWER")
+    started = sim.clock.now()
+    caller.dial("3000", context="q")
+    assert caller.wait_destroyed(timeout=5)
+    assert pressed == [True]
+    assert caller.prompts == ["tone_stream://%(1000,0,350)", "local_stream://queue_music"]
+    assert 2.9 <= sim.clock.now() - started <= 4.0
