@@ -586,6 +586,7 @@ class Switch:
         channel.destroy_release.wait()
         self.channels.pop(channel.uuid, None)
         channel.unlisted_at = time.monotonic() + self.database_lag
+        self.listed_channels()  # prunes the ones past the lag, so the list stays short
         self._recently_destroyed.append(channel)
         channel.state = 12
         channel.fire("CHANNEL_DESTROY")
@@ -1108,6 +1109,7 @@ class Switch:
         leg.fire("CHANNEL_ORIGINATE")
         leg.set_running_state("CS_ROUTING", 2)
         leg.set_running_state("CS_CONSUME_MEDIA", 7)
+        endpoint.channels = [c for c in endpoint.channels if not c.destroyed.is_set()]
         endpoint.channels.append(leg)
         leg.party = endpoint
         leg.bridge_role = "b"
