@@ -60,8 +60,8 @@ class LiveRelay:
         if self._task is not None:
             self._task.cancel()
             try:
-                await self._task
-            except asyncio.CancelledError:
+                await asyncio.wait_for(self._task, 5)
+            except (asyncio.CancelledError, TimeoutError):
                 pass
             self._task = None
 
@@ -70,8 +70,8 @@ class LiveRelay:
         first = True
         while True:
             client = self._redis_factory()
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(LIVE_CHANNEL, CHANGED_CHANNEL)
                 await self._load_directory(client)
                 self.subscribed.set()
@@ -93,10 +93,7 @@ class LiveRelay:
                 self.subscribed.clear()
                 await asyncio.sleep(self._retry_seconds)
             finally:
-                try:
-                    await client.aclose()
-                except Exception:  # closing a broken connection may fail too
-                    logger.debug("closing the relay's Redis client failed", exc_info=True)
+                await _close_quietly(pubsub, client)
 
     async def _load_directory(self, client: aioredis.Redis) -> None:
         raw = await client.get(SNAPSHOT_KEY)
@@ -117,6 +114,14 @@ class LiveRelay:
             await self._layer.group_send(name, {"type": EVENT_MESSAGE, "event": event})
         self.forwarded += 1
         return names
+
+
+async def _close_quietly(*closables: Any) -> None:
+    for closable in closables:
+        try:
+            await asyncio.wait_for(closable.aclose(), 2)
+        except Exception:  # closing a broken connection may fail too; nothing to do then
+            logger.debug("closing the relay's Redis connection failed", exc_info=True)
 
 
 def _text(value: bytes | str) -> str:
