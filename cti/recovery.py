@@ -62,7 +62,13 @@ class Recovery:
                 continue
             fields = redis.hgetall(CALL_KEY + call_uuid)
             agent_leg = fields.get("agent_leg", "")
-            if call_uuid in live and fields.get("state") in ("bridged", "held"):
+            logger.info(
+                "recovery: call %s state %s, channel %s",
+                call_uuid,
+                fields.get("state"),
+                "up" if call_uuid in live else "gone",
+            )
+            if call_uuid in live and self._in_conversation(fields, call_uuid):
                 self._adopt(call_uuid, fields)
                 counts["adopted"] += 1
             elif call_uuid in live or agent_leg in live:
@@ -103,6 +109,16 @@ class Recovery:
         logger.warning("recovery: %s", counts)
         return counts
 
+    def _in_conversation(self, fields: dict[str, str], call_uuid: str) -> bool:
+        """Bridged by the live record, or by the ACD (the daemon may die in between)."""
+        if fields.get("state") in ("bridged", "held"):
+            return True
+        agent_id = fields.get("agent_id")
+        if not agent_id:
+            return False
+        agent = self.services.acd.router.store.agent(int(agent_id))
+        return agent.get("call") == call_uuid and agent.get("status") == AgentStatus.TALKING
+
     def _adopt(self, call_uuid: str, fields: dict[str, str]) -> None:
         self.adopted[call_uuid] = fields
         self.adopted_legs[call_uuid] = call_uuid
@@ -126,8 +142,9 @@ class Recovery:
         hangup_by = "caller" if event.unique_id == call_uuid else "agent"
         self._close(call_uuid, fields, hangup_by, event.hangup_cause or "NORMAL_CLEARING")
 
-    def _close(self, call_uuid: str, fields: dict[str, str], hangup_by: str,
-               cause: str = "NORMAL_CLEARING") -> None:
+    def _close(
+        self, call_uuid: str, fields: dict[str, str], hangup_by: str, cause: str = "NORMAL_CLEARING"
+    ) -> None:
         services = self.services
         self.adopted.pop(call_uuid, None)
         for leg in [leg for leg, owner in self.adopted_legs.items() if owner == call_uuid]:

@@ -317,6 +317,9 @@ class InboundCallHandler:
         config = services.config()
         legs = {agent_id: str(uuid_module.uuid4()) for agent_id in agent_ids}
         self.offer = Offer(legs=legs, started_at=time.time())
+        if len(legs) == 1:
+            # Known before the answer, so a daemon taking over mid-offer can find the leg.
+            call.agent_id, call.agent_leg_uuid = next(iter(legs.items()))
         self._move(S.OFFERED)
         timeout = (queue or {}).get("ring_timeout_seconds", 20)
         targets = []
@@ -356,6 +359,7 @@ class InboundCallHandler:
             for agent_id in offer.legs:
                 services.acd.offer_failed(agent_id, call.uuid, kind)
             self.offer = None
+            call.agent_id = call.agent_leg_uuid = None
             self._move(S.QUEUED if queue is not None else S.IVR)
             logger.info("call %s: offer to %s failed: %s", call.uuid, agent_ids, cause)
             return "failed"
@@ -368,6 +372,7 @@ class InboundCallHandler:
         for agent_id in offer.legs:
             self.services.acd.release(agent_id, self.call.uuid)
         self.offer = None
+        self.call.agent_id = self.call.agent_leg_uuid = None
 
     def on_bridged(self, other_leg: str) -> None:
         """The caller is bridged to one of the ringing agents (pump greenlet)."""
@@ -430,7 +435,9 @@ class InboundCallHandler:
     def _agent_done(self) -> None:
         """The agent's part of the call is over: wrap-up, stats, last-agent memory."""
         call = self.call
-        if call.agent_id is None or self._wrap_up_agent == call.agent_id:
+        if call.agent_id is None or self._talk_started is None:
+            return  # nobody talked with the caller
+        if self._wrap_up_agent == call.agent_id:
             return
         self._wrap_up_agent = call.agent_id
         talk = time.time() - (self._talk_started or time.time())

@@ -1,0 +1,118 @@
+"""Resilience: hot standby, a daemon restart mid-call, the failover group, a switch restart."""
+
+import time
+
+import pytest
+
+from cti.simulator.parties import SimulatedCaller
+from cti.simulator.simulator import SwitchSimulator
+from tests.cti.daemon.harness import DaemonProcess, render_public_dialplan, wait_for
+from tests.cti.daemon.test_inbound_path import configure
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
+
+DIDS = [{"number": "12329", "flow": "hotline", "language": "zh"}]
+
+
+def test_standby_takes_over_within_five_seconds_and_takes_calls(center, make_user):
+    _queue, users, agents = configure(make_user, agents=1)
+    center.start(dids=DIDS, extensions=["1001"], daemons=2)
+    center.simulator.add_endpoint("1001", answer_delay=0.5)
+    assert center.command("login", users[0].id, ready=True).accepted
+    leader = center.leader()
+    standby = next(d for d in center.daemons if d is not leader)
+
+    leader.kill()
+    killed_at = time.monotonic()
+    wait_for(
+        lambda: center.redis.get("cc:leader") == standby.node,
+        5,
+        0.05,
+        "the standby to take the lease\n" + center.logs(),
+    )
+    center.wait_listening(standby, timeout=max(0.1, 5 - (time.monotonic() - killed_at)))
+
+    # The dialplan tries the dead leader's socket first, then the standby's.
+    caller = SimulatedCaller(center.simulator, caller_id_number="13800000001")
+    caller.dial("12329", context="public")
+    wait_for(
+        lambda: center.agent_status(agents[0].id) == "talking",
+        20,
+        what="the call through the standby\n" + center.logs(),
+    )
+
+
+def test_a_call_in_conversation_survives_a_daemon_restart(center, make_user):
+    _queue, users, agents = configure(make_user, agents=1)
+    center.start(dids=DIDS, extensions=["1001"])
+    phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
+    assert center.command("login", users[0].id, ready=True).accepted
+    caller = SimulatedCaller(center.simulator, caller_id_number="13800000002")
+    caller.dial("12329", context="public")
+    wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="talking")
+    wait_for(lambda: center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "bridged", 10)
+
+    old = center.daemons[0]
+    old.kill()
+    replacement = DaemonProcess(
+        center.redis_url, center.simulator.port, old.socket_port, old.node, center.workdir
+    )
+    replacement.log_path = center.workdir / "replacement.log"
+    center.daemons.append(replacement.start())
+    wait_for(
+        lambda: "adopted" in replacement.log() and "'adopted': 1" in replacement.log(),
+        30,
+        what="the new daemon to adopt the call\n" + center.logs(),
+    )
+    assert not caller.hung_up.is_set(), "the restart dropped the caller"
+
+    # The agent ends the talk: the adopted call is closed with its CDR, the agent wraps up.
+    phone.channels[-1].party = None
+    center.simulator.hangup(phone.channels[-1].uuid)
+    wait_for(lambda: center.facts("call_ended"), 20, what="CDR of the adopted call")
+    cdr = center.facts("call_ended")[0]
+    assert cdr["agent_id"] == agents[0].id and cdr["hangup_by"] == "agent"
+    assert caller.wait_hangup(10), "the caller is hung up after the talk, not sent to failover"
+    wait_for(lambda: center.agent_status(agents[0].id) == "ready", 15, what="agent ready again")
+
+
+def test_calls_reach_the_ring_group_when_no_daemon_answers(tmp_path):
+    # A port nobody listens on stands for a dead daemon.
+    dialplan = render_public_dialplan(1, DIDS, ["1001", "1002"])
+    simulator = SwitchSimulator(port=0, dialplan_xml=dialplan, speed=0.2).start()
+    try:
+        first = simulator.add_endpoint("1001", mode="no_answer")
+        second = simulator.add_endpoint("1002", answer_delay=0.5)
+        caller = SimulatedCaller(simulator, caller_id_number="13800000003")
+        caller.dial("12329", context="public")
+        wait_for(lambda: "CHANNEL_BRIDGE" in caller.events, 20, what="the ring group")
+        assert first.channels and second.channels, "both extensions of the group rang"
+    finally:
+        simulator.stop()
+
+
+def test_daemon_reconnects_after_a_switch_restart(center, make_user):
+    _queue, users, agents = configure(make_user, agents=1)
+    center.start(dids=DIDS, extensions=["1001"])
+    port = center.simulator.port
+    dialplan = center.simulator.dialplan
+    center.simulator.stop()
+    restarted = SwitchSimulator(port=port, speed=0.2)
+    restarted.dialplan = dialplan
+    restarted.switch.dialplan = dialplan
+    center.simulator = restarted.start()
+    center.simulator.add_endpoint("1001", answer_delay=0.5)
+    # Commands need the switch (the login asks whether the phone is registered).
+    wait_for(
+        lambda: "ESL connected" in center.daemons[0].log().split("lost")[-1],
+        30,
+        what="reconnection\n" + center.logs(),
+    )
+    assert center.command("login", users[0].id, ready=True).accepted
+    caller = SimulatedCaller(center.simulator, caller_id_number="13800000004")
+    caller.dial("12329", context="public")
+    wait_for(
+        lambda: center.agent_status(agents[0].id) == "talking",
+        20,
+        what="a call after the restart\n" + center.logs(),
+    )
