@@ -1,0 +1,1116 @@
+"""End-to-end inbound benchmark: calls through the switch simulator, the daemon and the persister.
+
+``measure_inbound`` builds a whole center on this machine and drives open-loop traffic
+through it:
+
+- the configuration (agents with their user accounts, one agent group, one queue, one DID
+  whose flow is the queue code) is written with the Django models of the bench database and
+  published to Redis, exactly as the admin screens do;
+- the switch simulator runs in this process with the project's rendered public dialplan;
+  one simulated phone per agent answers after ``answer_delay`` simulated seconds and hangs up
+  after ``talk_time``; callers arrive as a Poisson process in *real* time (open loop: an
+  arrival never waits for an earlier call), listen, and press a key in the survey;
+- the CTI daemon (``manage.py run_cti``) and the fact persister (``manage.py
+  run_persister``) run as subprocesses on ``redis_url`` and ``database_url``.
+
+Each call goes DID -> daemon (outbound socket) -> queue -> ACD reservation -> bridge to the
+agent -> recording, agent number announced -> agent hangs up -> survey -> hangup -> facts.
+
+The offered rate ramps up in steps. A step *sustains* its rate when, over its steady window
+(after a warm-up), completed calls are at least 95 % of the calls offered, at most 1 % of
+the calls ended without reaching an agent, and the number of live calls did not grow by
+more than 5 % of the calls offered. The reported rate is the completion rate measured in
+the best sustained window, never the target. After the load the persister drains the
+stream, and every fact in the stream is looked up in PostgreSQL; a fact that is not there,
+or a call the simulator placed that never produced a CDR, counts as lost.
+
+Django must be set up by the caller on the database ``database_url`` names (the bench
+worker does that). Everything the run creates in the database is deleted before it returns.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import wave
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gevent
+import redis
+
+from cti.control.protocol import COMMAND_STREAM, REPLY_PREFIX, Command
+from cti.facts import DEFAULT_DEAD_LETTER_STREAM, DEFAULT_STREAM
+from cti.simulator.channel import Channel
+from cti.simulator.events import SwitchEvent
+from cti.simulator.parties import SimulatedCaller
+from cti.simulator.simulator import SwitchSimulator
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+PERSISTER_GROUP = "persister"
+ESL_PASSWORD = "ClueCon"
+
+# Every prompt file the daemon may play on this path; stand-ins are short silent WAVs.
+DAEMON_PROMPTS = (
+    "survey_intro",
+    "survey_thanks",
+    "invalid_choice",
+    "leave_message",
+    "system_busy",
+    "queue_closed",
+    "agent_unavailable",
+    "agent_number_before",
+    "agent_number_after",
+    "queue_position_before",
+    "queue_position_after",
+    "queue_wait_before",
+    "queue_wait_after",
+    "goodbye",
+    "message_saved",
+    "transferring_to_agent",
+    *(f"say/{digit}" for digit in range(10)),
+)
+
+# A step sustains its offered rate when these hold over its steady window.
+MIN_COMPLETED_SHARE = 0.95
+MAX_FAILED_SHARE = 0.01
+MAX_BACKLOG_GROWTH_SHARE = 0.10
+
+
+# -- the center ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CenterShape:
+    """What the benchmark's center looks like and how its simulated parties behave.
+
+    Durations are simulated seconds except ``wrap_up_seconds`` (the daemon's ACD runs on
+    real time). ``speed`` is the simulator's time factor.
+    """
+
+    agents: int
+    speed: float = 1.0
+    answer_delay: float = 0.05
+    talk_time: float = 0.3
+    prompt_seconds: float = 0.05
+    wrap_up_seconds: int = 1
+    ring_timeout_seconds: int = 60
+    survey_key: str = "1"
+    # A caller still up after this long (simulated) gives up: a stuck call ends as failed.
+    caller_patience: float = 120.0
+
+
+@dataclass
+class ProvisionedCenter:
+    """The rows one run created, so they can be removed afterwards."""
+
+    token: str
+    did: str
+    queue_code: str
+    group_id: int
+    queue_id: int
+    did_id: int
+    agent_ids: list[int]
+    user_ids: list[int]
+    extensions: list[str]
+
+
+def _free_extensions(count: int, taken: set[str], start: int = 700_000) -> list[str]:
+    extensions: list[str] = []
+    number = start
+    while len(extensions) < count:
+        candidate = str(number)
+        if candidate not in taken:
+            extensions.append(candidate)
+        number += 1
+    return extensions
+
+
+def provision_center(shape: CenterShape) -> ProvisionedCenter:
+    """Create the agents, their group, the queue and the DID; publish the snapshot."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from telephony import models as m
+    from telephony.snapshot import publish_snapshot
+
+    token = uuid.uuid4().hex[:8]
+    queue_code = f"bench-inbound-{token}"
+    taken = set(m.Agent.objects.values_list("extension", flat=True)) | set(
+        m.Agent.objects.values_list("employee_number", flat=True)
+    )
+    extensions = _free_extensions(shape.agents, taken)
+    existing_dids = set(m.DID.objects.values_list("number", flat=True))
+    did = next(
+        number for number in (f"9530{n:04d}" for n in range(10_000)) if number not in existing_dids
+    )
+    user_model = get_user_model()
+    with transaction.atomic():
+        # Bulk creation skips the snapshot signals and password hashing; one publish follows.
+        users = user_model.objects.bulk_create(
+            # "!" marks an unusable password: these accounts can never log in to the web.
+            user_model(username=f"bench-{token}-{extension}", password="!bench")
+            for extension in extensions
+        )
+        group = m.AgentGroup.objects.create(name=f"bench inbound {token}")
+        agents = m.Agent.objects.bulk_create(
+            m.Agent(
+                employee_number=extension,
+                name=f"bench {extension}",
+                extension=extension,
+                user=user,
+                wrap_up_seconds=shape.wrap_up_seconds,
+            )
+            for extension, user in zip(extensions, users, strict=True)
+        )
+        m.GroupMembership.objects.bulk_create(
+            m.GroupMembership(agent=agent, group=group, position=index + 1)
+            for index, agent in enumerate(agents)
+        )
+        queue = m.Queue.objects.create(
+            code=queue_code,
+            name=f"bench {token}",
+            group=group,
+            strategy="longest_idle",
+            ring_timeout_seconds=shape.ring_timeout_seconds,
+            announce_interval_seconds=30,
+            max_wait_seconds=600,
+            leave_message_key="",
+        )
+        did_row = m.DID.objects.create(number=did, name="bench", flow=queue_code, language="zh")
+    publish_snapshot()
+    return ProvisionedCenter(
+        token=token,
+        did=did,
+        queue_code=queue_code,
+        group_id=group.id,
+        queue_id=queue.id,
+        did_id=did_row.id,
+        agent_ids=[agent.id for agent in agents],
+        user_ids=[user.id for user in users],
+        extensions=extensions,
+    )
+
+
+def _chunks(items: list[Any], size: int = 2_000) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def remove_center(center: ProvisionedCenter, call_uuids: list[str]) -> None:
+    """Delete the configuration rows and every history row of the run's calls and agents."""
+    from django.contrib.auth import get_user_model
+
+    from cti import models as history
+    from telephony import models as m
+    from telephony.snapshot import publish_snapshot
+
+    for chunk in _chunks(call_uuids):
+        for model in (
+            history.CallRecord,
+            history.CallLeg,
+            history.QueueEntry,
+            history.Recording,
+            history.SurveyScore,
+            history.IvrPath,
+        ):
+            model.objects.filter(call_uuid__in=chunk).delete()
+    for chunk in _chunks(center.agent_ids):
+        history.AgentStateChange.objects.filter(agent_id__in=chunk).delete()
+    m.DID.objects.filter(id=center.did_id).delete()
+    m.Queue.objects.filter(id=center.queue_id).delete()
+    m.GroupMembership.objects.filter(group_id=center.group_id).delete()
+    m.Agent.objects.filter(id__in=center.agent_ids).delete()
+    m.AgentGroup.objects.filter(id=center.group_id).delete()
+    get_user_model().objects.filter(id__in=center.user_ids).delete()
+    publish_snapshot()
+
+
+def write_prompts(directory: Path, seconds: float) -> None:
+    """Silent 8 kHz WAVs standing in for the synthesized prompts, in both languages."""
+    for language in ("zh", "en"):
+        for prompt in DAEMON_PROMPTS:
+            path = directory / language / f"{prompt}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with wave.open(str(path), "wb") as wav:
+                wav.setnchannels(1)
+                wav.setsampwidth(2)
+                wav.setframerate(8000)
+                wav.writeframes(b"\0\0" * int(8000 * seconds))
+
+
+def render_dialplan(daemon_port: int, did: str, flow: str, extensions: list[str]) -> str:
+    """The project's public dialplan, sending the DID to the daemon's socket."""
+    from freeswitch_conf.render import PUBLIC_DIALPLAN_PATH, RenderContext, render_to_memory
+
+    ring_group = extensions[:2]
+    context = RenderContext.from_dict(
+        {
+            "domain": "cc.bench",
+            "daemon_socket": f"127.0.0.1:{daemon_port}",
+            "backup_daemon_sockets": [],
+            "recordings_dir": "/tmp/recordings",
+            "dids": [{"number": did, "flow": flow, "language": "zh"}],
+            "agents": [
+                {
+                    "extension": extension,
+                    "employee_number": extension,
+                    "name": f"agent {extension}",
+                    "sip_password": f"password-{extension}",
+                }
+                for extension in ring_group
+            ],
+            "ring_group": {
+                "extensions": ring_group,
+                "call_timeout": 20,
+                "fallback": "prompt",
+                "closing_prompt": "/tmp/closed.wav",
+            },
+            "gateways": [],
+            "event_socket": {
+                "listen_ip": "127.0.0.1",
+                "listen_port": 8021,
+                "password": "ClueCon-bench",
+                "apply_inbound_acl": "loopback.auto",
+            },
+        }
+    )
+    return render_to_memory(context)[PUBLIC_DIALPLAN_PATH]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ManagedProcess:
+    """A `manage.py` command run as a subprocess with its own log file."""
+
+    def __init__(self, arguments: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.arguments = arguments
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
+
+    def start(self) -> ManagedProcess:
+        self._log = open(self.log_path, "wb")  # closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", *self.arguments],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def peak_rss_mb(self) -> float | None:
+        """``VmHWM`` (the kernel's resident-memory high-water mark) in MB, if still running."""
+        try:
+            status = Path(f"/proc/{self.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return None
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the process has used so far."""
+        try:
+            stat = Path(f"/proc/{self.pid}/stat").read_text()
+        except OSError:
+            return None
+        # Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def log_tail(self, characters: int = 3_000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-characters:]
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            # Polled with gevent sleeps: the in-process simulator must keep serving meanwhile.
+            while self.process.poll() is None and time.monotonic() < deadline:
+                gevent.sleep(0.05)
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait(5)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
+    """Poll ``predicate`` with gevent sleeps until it is truthy; return its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        gevent.sleep(interval)
+
+
+# -- the callers -------------------------------------------------------------------------
+
+
+@dataclass
+class CallOutcome:
+    """One placed call, by real (monotonic) times."""
+
+    uuid: str
+    placed_at: float
+    bridged_at: float | None = None
+    ended_at: float | None = None
+
+    @property
+    def reached_agent(self) -> bool:
+        return self.bridged_at is not None
+
+
+class BenchCaller(SimulatedCaller):
+    """A caller that notes when it reached an agent and ended, and answers the survey."""
+
+    def __init__(
+        self, simulator: SwitchSimulator, number: str, survey_key: str, outcome: CallOutcome
+    ) -> None:
+        super().__init__(simulator, caller_id_number=number, user=number)
+        self.survey_key = survey_key
+        self.outcome = outcome
+        self.on_end: Callable[[BenchCaller], None] | None = None
+
+    def _on_event(self, event: SwitchEvent) -> None:
+        super()._on_event(event)
+        if event.name == "CHANNEL_BRIDGE" and self.outcome.bridged_at is None:
+            self.outcome.bridged_at = time.monotonic()
+        elif event.name == "CHANNEL_DESTROY" and self.outcome.ended_at is None:
+            self.outcome.ended_at = time.monotonic()
+            if self.on_end is not None:
+                self.on_end(self)
+
+    def on_prompt(self, channel: Channel, path: str) -> None:
+        # Only the prompt is kept, not the list of every prompt: the load is long.
+        if "survey_intro" in path:
+            self.press(self.survey_key)
+
+
+class OpenLoopLoad:
+    """Poisson arrivals in real time at a rate that can change between steps."""
+
+    def __init__(
+        self, simulator: SwitchSimulator, did: str, shape: CenterShape, seed: int = 1
+    ) -> None:
+        self.simulator = simulator
+        self.did = did
+        self.shape = shape
+        self.random = random.Random(seed)
+        self.outcomes: list[CallOutcome] = []
+        self.live: dict[str, BenchCaller] = {}
+        self.rate = 0.0
+        self._greenlet: gevent.Greenlet | None = None
+        self._number = 0
+
+    def start(self, rate: float) -> None:
+        self.rate = rate
+        if self._greenlet is None:
+            self._greenlet = gevent.spawn(self._run)
+
+    def stop(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill()
+            self._greenlet = None
+
+    def _run(self) -> None:
+        next_at = time.monotonic()
+        while True:
+            next_at += self.random.expovariate(self.rate)
+            # Open loop: when the process falls behind, arrivals are placed at once (the
+            # schedule is never shifted), and the offered rate actually achieved is reported.
+            gevent.sleep(max(0.0, next_at - time.monotonic()))
+            self.place()
+
+    def place(self) -> None:
+        self._number += 1
+        number = f"1390{self._number:07d}"
+        outcome = CallOutcome(uuid="", placed_at=time.monotonic())
+        caller = BenchCaller(self.simulator, number, self.shape.survey_key, outcome)
+        caller.on_end = self._ended
+        caller.hangup_after_answer(self.shape.caller_patience)
+        caller.dial(self.did, context="public")
+        # The daemon knows the call by the caller channel's uuid, drawn by dial().
+        outcome.uuid = caller.uuid or ""
+        self.outcomes.append(outcome)
+        if outcome.ended_at is None:
+            self.live[outcome.uuid] = caller
+
+    def _ended(self, caller: BenchCaller) -> None:
+        self.live.pop(caller.outcome.uuid, None)
+
+    def live_count(self) -> int:
+        return len(self.live)
+
+    def hang_up_all(self) -> int:
+        callers = list(self.live.values())
+        for caller in callers:
+            caller.hangup("NORMAL_CLEARING")
+        return len(callers)
+
+
+# -- steps -------------------------------------------------------------------------------
+
+
+@dataclass
+class Window:
+    """The steady part of one ramp step, observed: its bounds and live-call samples."""
+
+    target_cps: float
+    start: float
+    end: float
+    live_samples: list[int]
+
+
+@dataclass
+class StepResult:
+    """One ramp step: the calls that arrived in its steady window and what became of them."""
+
+    target_cps: float
+    window_seconds: float
+    offered: int
+    completed: int
+    failed: int
+    unfinished: int
+    live_first_quarter: float
+    live_last_quarter: float
+    offered_cps: float
+    completed_cps: float
+    flow_p50_s: float | None
+    flow_p99_s: float | None
+    sustained: bool
+
+
+def _percentile(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))
+    return ordered[index]
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def observe_window(load: OpenLoopLoad, seconds: float, every: float = 0.25) -> Window:
+    """Sample the live calls while the load runs for ``seconds``."""
+    start = time.monotonic()
+    samples: list[int] = []
+    while time.monotonic() - start < seconds:
+        samples.append(load.live_count())
+        gevent.sleep(min(every, max(0.0, start + seconds - time.monotonic())))
+    samples.append(load.live_count())
+    return Window(load.rate, start, time.monotonic(), samples)
+
+
+def judge_window(outcomes: Iterable[CallOutcome], window: Window, judged_at: float) -> StepResult:
+    """What became, by ``judged_at``, of the calls that arrived during the window.
+
+    A call *completed* when it reached an agent and ended; it *failed* when it ended without
+    reaching one; otherwise it is unfinished. Judging a grace period after the window lets
+    the last arrivals finish; a system that does not keep up leaves them unfinished.
+    """
+    offered = completed = failed = 0
+    flow_times: list[float] = []
+    for outcome in outcomes:
+        if not window.start <= outcome.placed_at < window.end:
+            continue
+        offered += 1
+        if outcome.ended_at is None or outcome.ended_at > judged_at:
+            continue
+        if outcome.reached_agent:
+            completed += 1
+            flow_times.append(outcome.ended_at - outcome.placed_at)
+        else:
+            failed += 1
+    seconds = window.end - window.start
+    quarter = max(1, len(window.live_samples) // 4)
+    first = sum(window.live_samples[:quarter]) / quarter
+    last = sum(window.live_samples[-quarter:]) / quarter
+    sustained = (
+        offered > 0
+        and completed >= MIN_COMPLETED_SHARE * offered
+        and failed <= MAX_FAILED_SHARE * offered
+        and last - first <= max(3.0, MAX_BACKLOG_GROWTH_SHARE * offered)
+    )
+    return StepResult(
+        target_cps=round(window.target_cps, 2),
+        window_seconds=round(seconds, 2),
+        offered=offered,
+        completed=completed,
+        failed=failed,
+        unfinished=offered - completed - failed,
+        live_first_quarter=round(first, 1),
+        live_last_quarter=round(last, 1),
+        offered_cps=round(offered / seconds, 2),
+        completed_cps=round(completed / seconds, 2),
+        flow_p50_s=_round(_percentile(flow_times, 0.5)),
+        flow_p99_s=_round(_percentile(flow_times, 0.99)),
+        sustained=sustained,
+    )
+
+
+def ramp_rates(target_cps: float, start_cps: float, factor: float) -> list[float]:
+    """Geometric steps from ``start_cps`` up to ``target_cps`` (which is the last step)."""
+    rates = []
+    rate = min(start_cps, target_cps)
+    while rate < target_cps * 0.999:
+        rates.append(round(rate, 2))
+        rate *= factor
+    rates.append(float(target_cps))
+    return rates
+
+
+# -- facts -------------------------------------------------------------------------------
+
+
+@dataclass
+class FactAudit:
+    """Facts in the stream and which of them are missing from PostgreSQL, by kind."""
+
+    emitted: Counter[str] = field(default_factory=Counter)
+    missing: Counter[str] = field(default_factory=Counter)
+    dead_lettered: int = 0
+    unreadable: int = 0
+    call_ended_uuids: set[str] = field(default_factory=set)
+
+    @property
+    def lost(self) -> int:
+        return sum(self.missing.values())
+
+
+def read_stream(client: redis.Redis, stream: str, batch: int = 5_000) -> Iterator[dict[str, str]]:
+    start = "-"
+    while True:
+        entries = client.xrange(stream, min=start, max="+", count=batch)
+        if not entries:
+            return
+        for _stream_id, fields in entries:
+            yield fields
+        last = entries[-1][0]
+        if len(entries) < batch:
+            return
+        start = "(" + last
+
+
+def audit_facts(client: redis.Redis, stream: str = DEFAULT_STREAM) -> FactAudit:
+    """Look every fact of the stream up in the tables the persister writes."""
+    from cti import models as history
+
+    audit = FactAudit()
+    calls_started: set[str] = set()
+    calls_ended: set[str] = set()
+    legs: set[str] = set()
+    queue_entered: set[tuple[str, str, float]] = set()
+    queue_closed: set[tuple[str, str, float]] = set()
+    sequenced: dict[type, set[tuple[str, int]]] = {}
+    sequenced_models = {
+        "agent_state_changed": history.AgentStateChange,
+        "recording_saved": history.Recording,
+        "survey_scored": history.SurveyScore,
+        "ivr_path": history.IvrPath,
+        "supervisor_action": history.SupervisorAction,
+        "voicemail_left": history.Voicemail,
+    }
+    for fields in read_stream(client, stream):
+        kind = fields.get("kind", "")
+        audit.emitted[kind] += 1
+        try:
+            payload = json.loads(fields["payload"])
+            at = float(fields["at"])
+            if kind == "call_started":
+                calls_started.add(payload["call_uuid"])
+            elif kind == "call_ended":
+                calls_ended.add(payload["call_uuid"])
+            elif kind == "leg_ended":
+                legs.add(payload["leg_uuid"])
+            elif kind == "queue_entered":
+                entered = payload.get("entered_at") or at
+                queue_entered.add((payload["call_uuid"], payload["queue"], round(entered, 3)))
+            elif kind in ("queue_exited", "call_abandoned"):
+                key = (payload["call_uuid"], payload["queue"], round(payload["entered_at"], 3))
+                queue_closed.add(key)
+            elif kind in sequenced_models:
+                model = sequenced_models[kind]
+                sequenced.setdefault(model, set()).add((fields["subject"], int(fields["seq"])))
+            else:
+                audit.missing[kind] += 1  # a kind the persister has no table for
+        except (KeyError, TypeError, ValueError):
+            audit.unreadable += 1
+            audit.missing[kind] += 1
+    audit.call_ended_uuids = calls_ended
+
+    stored_calls: dict[str, bool] = {}
+    for chunk in _chunks(sorted(calls_started | calls_ended)):
+        rows = history.CallRecord.objects.filter(call_uuid__in=chunk)
+        for call_uuid, ended_at in rows.values_list("call_uuid", "ended_at"):
+            stored_calls[call_uuid] = ended_at is not None
+    audit.missing["call_started"] += sum(1 for u in calls_started if u not in stored_calls)
+    audit.missing["call_ended"] += sum(1 for u in calls_ended if not stored_calls.get(u))
+
+    stored_legs: set[str] = set()
+    for chunk in _chunks(sorted(legs)):
+        stored_legs.update(
+            history.CallLeg.objects.filter(leg_uuid__in=chunk).values_list("leg_uuid", flat=True)
+        )
+    audit.missing["leg_ended"] += len(legs - stored_legs)
+
+    entries: dict[tuple[str, str, float], bool] = {}
+    queue_calls = sorted({key[0] for key in queue_entered | queue_closed})
+    for chunk in _chunks(queue_calls):
+        rows = history.QueueEntry.objects.filter(call_uuid__in=chunk).values_list(
+            "call_uuid", "queue", "entered_at", "exited_at"
+        )
+        for call_uuid, queue, entered_at, exited_at in rows:
+            entries[(call_uuid, queue, round(entered_at.timestamp(), 3))] = exited_at is not None
+    audit.missing["queue_entered"] += sum(1 for key in queue_entered if key not in entries)
+    closed_missing = sum(1 for key in queue_closed if not entries.get(key))
+    audit.missing["queue_exited"] += closed_missing
+
+    for model, keys in sequenced.items():
+        subjects = sorted({subject for subject, _seq in keys})
+        stored: set[tuple[str, int]] = set()
+        for chunk in _chunks(subjects):
+            stored.update(model.objects.filter(subject__in=chunk).values_list("subject", "seq"))
+        kind = next(k for k, v in sequenced_models.items() if v is model)
+        audit.missing[kind] += len(keys - stored)
+    audit.missing = Counter({kind: count for kind, count in audit.missing.items() if count})
+    audit.dead_lettered = int(client.xlen(DEFAULT_DEAD_LETTER_STREAM))
+    return audit
+
+
+def persister_caught_up(client: redis.Redis, stream: str = DEFAULT_STREAM) -> bool:
+    """The persister's group has read the last entry and acknowledged everything."""
+    try:
+        groups = client.xinfo_groups(stream)
+        last = client.xinfo_stream(stream)["last-generated-id"]
+    except redis.ResponseError:
+        return False
+    group = next((g for g in groups if g["name"] == PERSISTER_GROUP), None)
+    if group is None:
+        return False
+    return group["last-delivered-id"] == last and int(group["pending"]) == 0
+
+
+def log_agents_in(client: redis.Redis, user_ids: list[int], timeout: float) -> int:
+    """Log every agent in, ready, through the command stream; return how many were accepted."""
+    requests: dict[str, int] = {}
+    pipe = client.pipeline(transaction=False)
+    for user_id in user_ids:
+        command = Command("login", user_id=user_id, roles=("agent",), args={"ready": True})
+        requests[command.request_id] = user_id
+        pipe.xadd(COMMAND_STREAM, command.to_fields())
+    pipe.execute()
+    accepted = 0
+    deadline = time.monotonic() + timeout
+    while requests and time.monotonic() < deadline:
+        ids = list(requests)
+        pipe = client.pipeline(transaction=False)
+        for request_id in ids:
+            pipe.lpop(REPLY_PREFIX + request_id)
+        for request_id, raw in zip(ids, pipe.execute(), strict=True):
+            if raw is None:
+                continue
+            requests.pop(request_id)
+            accepted += bool(json.loads(raw).get("accepted"))
+        if requests:
+            gevent.sleep(0.05)
+    return accepted
+
+
+# -- the measurement ---------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """How long each part of a run may take, by profile."""
+
+    rates: list[float]
+    warm_up: float
+    window: float
+    refine: bool
+    load_seconds: float
+    drain_seconds: float
+    persist_seconds: float
+
+
+def make_plan(target_cps: float, seconds: float, quick: bool) -> Plan:
+    if quick:
+        # One short step at a low rate: proves the whole path and the fact accounting.
+        warm_up = 1.5
+        return Plan(
+            rates=[max(1.0, min(target_cps, 15.0))],
+            warm_up=warm_up,
+            window=max(1.5, seconds - warm_up),
+            refine=False,
+            load_seconds=seconds + warm_up,
+            drain_seconds=4.0,
+            persist_seconds=5.0,
+        )
+    warm_up = 3.0
+    return Plan(
+        rates=ramp_rates(target_cps, start_cps=max(1.0, target_cps / 50), factor=1.5),
+        warm_up=warm_up,
+        window=7.0,
+        refine=True,
+        load_seconds=seconds,
+        drain_seconds=15.0,
+        persist_seconds=45.0,
+    )
+
+
+def _database_env(database_url: str, redis_url: str, workdir: Path) -> dict[str, str]:
+    return dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        RECORDINGS_DIR=str(workdir / "recordings"),
+        PROMPTS_DIR=str(workdir / "prompts"),
+        PYTHONUNBUFFERED="1",
+    )
+
+
+def measure_inbound(
+    redis_url: str,
+    database_url: str,
+    target_cps: float = 300.0,
+    seconds: float = 60.0,
+    quick: bool = False,
+    agents: int | None = None,
+    profile_path: str = "",
+    keep_dir: str = "",
+    speed: float | None = None,
+) -> dict[str, Any]:
+    """Drive inbound calls through simulator, daemon and persister; see the module docstring.
+
+    ``seconds`` is the load's duration (ramp steps and their warm-ups); start-up, draining
+    and the fact audit come on top. ``agents`` defaults to enough seats for ``target_cps``.
+    With ``profile_path``, py-spy (if installed) records the daemon during the load into
+    that SVG file. With ``keep_dir``, the daemon's and persister's logs and the recordings
+    are written there and kept. Returns the three metrics, the steps, the fact audit and timings.
+    """
+    plan = make_plan(target_cps, seconds, quick)
+    shape = CenterShape(agents=1, speed=speed or CenterShape.speed)
+    # Seat time per call: ring, talk and announcements (simulated), the real wrap-up.
+    simulated = shape.answer_delay + shape.talk_time + 8 * shape.prompt_seconds
+    seat_seconds = shape.speed * simulated + shape.wrap_up_seconds + 0.3
+    seats = agents or max(10, math.ceil(max(plan.rates) * seat_seconds * 1.5))
+    shape = CenterShape(agents=seats, speed=shape.speed)
+    timings: dict[str, float] = {}
+    began = time.monotonic()
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    workdir = Path(keep_dir or tempfile.mkdtemp(prefix="bench-inbound-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    center: ProvisionedCenter | None = None
+    simulator: SwitchSimulator | None = None
+    daemon: ManagedProcess | None = None
+    persister: ManagedProcess | None = None
+    profiler: subprocess.Popen[bytes] | None = None
+    load: OpenLoopLoad | None = None
+    result: dict[str, Any] = {
+        "sim_inbound_cps_sustained": None,
+        "sim_lost_facts": None,
+        "daemon_peak_rss_mb": None,
+        "target_cps": target_cps,
+        "quick": quick,
+        "agents": seats,
+        "speed": shape.speed,
+        "answer_delay_sim_s": shape.answer_delay,
+        "talk_time_sim_s": shape.talk_time,
+        "wrap_up_s": shape.wrap_up_seconds,
+    }
+    try:
+        if int(client.connection_pool.connection_kwargs.get("db", 0)) == 0:
+            result["reason"] = "refusing to run on Redis database 0"
+            return result
+        write_prompts(workdir / "prompts", shape.prompt_seconds)
+        center = provision_center(shape)
+        timings["provision_s"] = time.monotonic() - began
+
+        env = _database_env(database_url, redis_url, workdir)
+        persister = ManagedProcess(
+            [
+                "run_persister",
+                "--consumer",
+                f"bench-{center.token}",
+                "--block-ms",
+                "200",
+                # Nothing is trimmed during the run, so the audit sees every fact emitted.
+                "--trim-interval",
+                "1000000",
+            ],
+            env,
+            workdir / "persister.log",
+        ).start()
+        daemon_port = free_port()
+        simulator = SwitchSimulator(
+            port=0,
+            password=ESL_PASSWORD,
+            dialplan_xml=render_dialplan(
+                daemon_port, center.did, center.queue_code, center.extensions
+            ),
+            speed=shape.speed,
+            recordings_dir=str(workdir / "recordings"),
+        ).start()
+        for extension in center.extensions:
+            simulator.add_endpoint(
+                extension, answer_delay=shape.answer_delay, talk_time=shape.talk_time
+            )
+        node = f"bench-{center.token}"
+        daemon = ManagedProcess(
+            ["run_cti", "--node-name", node],
+            dict(
+                env,
+                FREESWITCH_ESL_URLS=f"esl://:{ESL_PASSWORD}@127.0.0.1:{simulator.port}",
+                CTI_SOCKET_PORT=str(daemon_port),
+                CTI_NODE_NAME=node,
+            ),
+            workdir / "daemon.log",
+        ).start()
+        if not wait_until(lambda: client.get("cc:leader") == node, 30):
+            result["reason"] = "the daemon did not start: " + daemon.log_tail()
+            return result
+        if not wait_until(lambda: _listening(daemon_port), 15):
+            result["reason"] = "the daemon does not accept calls: " + daemon.log_tail()
+            return result
+        logged_in = log_agents_in(client, center.user_ids, timeout=max(20.0, seats / 20))
+        result["agents_logged_in"] = logged_in
+        if logged_in < seats:
+            result["reason"] = f"only {logged_in} of {seats} agents logged in"
+            return result
+        timings["start_s"] = time.monotonic() - began - timings["provision_s"]
+
+        load = OpenLoopLoad(simulator, center.did, shape)
+        if profile_path:
+            profiler = _start_profiler(daemon.pid, plan.load_seconds, profile_path)
+        cpu_before = _cpu_snapshot(daemon, persister)
+        redis_before = _redis_calls(client)
+        steps = _run_ramp(load, plan)
+        load.stop()
+        result["load_cpu_s"] = _cpu_used(cpu_before, _cpu_snapshot(daemon, persister))
+        placed_in_load = max(1, len(load.outcomes))
+        result["load_calls_placed"] = len(load.outcomes)
+        result["load_cpu_ms_per_call"] = {
+            name: round(1000 * used / placed_in_load, 1)
+            for name, used in result["load_cpu_s"].items()
+            if name != "wall"
+        }
+        # Every process talks to the same Redis: the daemon issues nearly all of these.
+        result["redis_commands_per_call"] = round(
+            (_redis_calls(client) - redis_before) / placed_in_load, 1
+        )
+        timings["load_s"] = time.monotonic() - began - timings["provision_s"] - timings["start_s"]
+        result["steps"] = [asdict(step) for step in steps]
+        sustained = [step for step in steps if step.sustained]
+        best = max(sustained, key=lambda step: step.completed_cps, default=None)
+        if best is not None:
+            result["sim_inbound_cps_sustained"] = best.completed_cps
+            result["sustained_step"] = asdict(best)
+        else:
+            result["sim_inbound_cps_sustained"] = 0.0
+            result["reason"] = f"no step kept up, even the first at {plan.rates[0]} calls/s"
+        failing = [step for step in steps if not step.sustained]
+        if failing:
+            result["first_failing_step"] = asdict(min(failing, key=lambda s: s.target_cps))
+
+        # Drain: let every live call finish, then the daemon's last facts land in the stream.
+        drained = wait_until(lambda: load.live_count() == 0, plan.drain_seconds, 0.1)
+        result["calls_hung_up_after_drain"] = 0 if drained else load.hang_up_all()
+        wait_until(lambda: load.live_count() == 0, 5.0, 0.1)
+        wait_until(_stream_settled(client), plan.drain_seconds, 0.25)
+        result["daemon_peak_rss_mb"] = daemon.peak_rss_mb()
+        result["daemon_pid"] = daemon.pid
+        daemon.stop()
+        caught_up = wait_until(lambda: persister_caught_up(client), plan.persist_seconds, 0.2)
+        timings["drain_s"] = time.monotonic() - began - sum(timings.values())
+        audit = audit_facts(client)
+        placed = [outcome.uuid for outcome in load.outcomes]
+        without_cdr = sum(1 for call_uuid in placed if call_uuid not in audit.call_ended_uuids)
+        result["calls_placed"] = len(placed)
+        result["calls_reached_agent"] = sum(1 for o in load.outcomes if o.reached_agent)
+        result["calls_without_cdr"] = without_cdr
+        result["facts_emitted"] = sum(audit.emitted.values())
+        result["facts_by_kind"] = dict(audit.emitted)
+        result["facts_missing_by_kind"] = dict(audit.missing)
+        result["facts_dead_lettered"] = audit.dead_lettered
+        result["persister_caught_up"] = bool(caught_up)
+        result["sim_lost_facts"] = audit.lost + without_cdr
+        timings["audit_s"] = time.monotonic() - began - sum(timings.values())
+        return result
+    finally:
+        if profiler is not None:
+            _stop_profiler(profiler, result)
+        if load is not None:
+            load.stop()
+        if daemon is not None:
+            daemon.stop()
+        if persister is not None:
+            persister.stop()
+        if simulator is not None:
+            simulator.stop()
+        if center is not None:
+            remove_center(center, [o.uuid for o in load.outcomes] if load else [])
+        if not keep_dir:
+            shutil.rmtree(workdir, ignore_errors=True)
+        client.close()
+        timings["total_s"] = time.monotonic() - began
+        result["timings"] = {name: round(value, 2) for name, value in timings.items()}
+
+
+def _cpu_snapshot(daemon: ManagedProcess, persister: ManagedProcess) -> dict[str, float]:
+    own = os.times()
+    return {
+        "daemon": daemon.cpu_seconds() or 0.0,
+        "persister": persister.cpu_seconds() or 0.0,
+        # This process runs the simulator and the simulated parties.
+        "simulator": own.user + own.system,
+        "wall": time.monotonic(),
+    }
+
+
+def _cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: round(after[name] - before[name], 2) for name in before}
+
+
+def _redis_calls(client: redis.Redis) -> int:
+    """Commands the Redis server has executed so far (all clients, all databases)."""
+    return int(client.info("stats").get("total_commands_processed", 0))
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _stream_settled(client: redis.Redis) -> Callable[[], bool]:
+    """A predicate true once the facts stream has stopped growing between two polls."""
+    last = [-1]
+
+    def settled() -> bool:
+        length = int(client.xlen(DEFAULT_STREAM))
+        done = length == last[0]
+        last[0] = length
+        return done
+
+    return settled
+
+
+def _run_ramp(load: OpenLoopLoad, plan: Plan) -> list[StepResult]:
+    """Climb the rates until a step fails or the time is spent; then bisect in between.
+
+    Each step's warm-up is also the grace period in which the previous step's last arrivals
+    finish before that step is judged.
+    """
+    steps: list[StepResult] = []
+    deadline = time.monotonic() + plan.load_seconds
+    step_seconds = plan.warm_up + plan.window
+    passed: float | None = None
+    failed: float | None = None
+    pending: Window | None = None
+    for rate in plan.rates:
+        if time.monotonic() + step_seconds > deadline + 0.5:
+            break
+        load.start(rate)
+        gevent.sleep(plan.warm_up)
+        if pending is not None:
+            step = judge_window(load.outcomes, pending, time.monotonic())
+            steps.append(step)
+            pending_rate, pending = pending.target_cps, None
+            if not step.sustained:
+                failed = pending_rate
+                break
+            passed = pending_rate
+        pending = observe_window(load, plan.window)
+    load.stop()
+    if pending is not None:
+        gevent.sleep(plan.warm_up)
+        step = judge_window(load.outcomes, pending, time.monotonic())
+        steps.append(step)
+        if step.sustained:
+            passed = pending.target_cps
+        else:
+            failed = pending.target_cps
+    while plan.refine and failed is not None:
+        # Clear the failed step's backlog (what is still up after a while is hung up: those
+        # calls already count as unfinished), then try a rate in between.
+        if not wait_until(lambda: load.live_count() == 0, 5.0, 0.1):
+            load.hang_up_all()
+            wait_until(lambda: load.live_count() == 0, 5.0, 0.1)
+        low = passed or failed / 4
+        rate = round(math.sqrt(low * failed), 2)
+        if failed / low < 1.15 or time.monotonic() + step_seconds > deadline + 0.5:
+            break
+        load.start(rate)
+        gevent.sleep(plan.warm_up)
+        window = observe_window(load, plan.window)
+        load.stop()
+        gevent.sleep(plan.warm_up)
+        step = judge_window(load.outcomes, window, time.monotonic())
+        steps.append(step)
+        if step.sustained:
+            passed = rate
+        else:
+            failed = rate
+    return steps
+
+
+def _start_profiler(pid: int, seconds: float, path: str) -> subprocess.Popen[bytes] | None:
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(py_spy).exists():
+        logger.warning("py-spy is not installed: no profile")
+        return None
+    # Collapsed stacks for a .txt path (easy to sum up), speedscope for .json, else an SVG.
+    output = {".txt": "raw", ".json": "speedscope"}.get(Path(path).suffix, "flamegraph")
+    return subprocess.Popen(
+        [py_spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-o", path, "-f", output],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _stop_profiler(profiler: subprocess.Popen[bytes], result: dict[str, Any]) -> None:
+    deadline = time.monotonic() + 20
+    while profiler.poll() is None and time.monotonic() < deadline:
+        gevent.sleep(0.1)
+    if profiler.poll() is None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(10)
+    result["profile_returncode"] = profiler.returncode
