@@ -65,6 +65,8 @@ logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 PERSISTER_GROUP = "persister"
 ESL_PASSWORD = "ClueCon"
+# Names the benchmark's queue, and so its whole center, in the database.
+QUEUE_PREFIX = "bench-inbound-"
 
 # Every prompt file the daemon may play on this path; stand-ins are short silent WAVs.
 DAEMON_PROMPTS = (
@@ -151,7 +153,7 @@ def provision_center(shape: CenterShape) -> ProvisionedCenter:
     from telephony.snapshot import publish_snapshot
 
     token = uuid.uuid4().hex[:8]
-    queue_code = f"bench-inbound-{token}"
+    queue_code = f"{QUEUE_PREFIX}{token}"
     taken = set(m.Agent.objects.values_list("extension", flat=True)) | set(
         m.Agent.objects.values_list("employee_number", flat=True)
     )
@@ -213,7 +215,7 @@ def _chunks(items: list[Any], size: int = 2_000) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-def remove_center(center: ProvisionedCenter, call_uuids: list[str]) -> None:
+def remove_center(center: ProvisionedCenter, call_uuids: list[str], publish: bool = True) -> None:
     """Delete the configuration rows and every history row of the run's calls and agents."""
     from django.contrib.auth import get_user_model
 
@@ -239,7 +241,46 @@ def remove_center(center: ProvisionedCenter, call_uuids: list[str]) -> None:
     m.Agent.objects.filter(id__in=center.agent_ids).delete()
     m.AgentGroup.objects.filter(id=center.group_id).delete()
     get_user_model().objects.filter(id__in=center.user_ids).delete()
-    publish_snapshot()
+    if publish:
+        publish_snapshot()
+
+
+def remove_stale_centers() -> int:
+    """Remove what runs that were killed (at their timeout) left in the database."""
+    from django.contrib.auth import get_user_model
+
+    from cti import models as history
+    from telephony import models as m
+
+    removed = 0
+    for queue in m.Queue.objects.filter(code__startswith=QUEUE_PREFIX):
+        token = queue.code[len(QUEUE_PREFIX) :]
+        did = m.DID.objects.filter(flow=queue.code).first()
+        center = ProvisionedCenter(
+            token=token,
+            did=did.number if did else "",
+            queue_code=queue.code,
+            group_id=queue.group_id,
+            queue_id=queue.id,
+            did_id=did.id if did else 0,
+            agent_ids=list(
+                m.GroupMembership.objects.filter(group_id=queue.group_id).values_list(
+                    "agent_id", flat=True
+                )
+            ),
+            user_ids=list(
+                get_user_model()
+                .objects.filter(username__startswith=f"bench-{token}-")
+                .values_list("id", flat=True)
+            ),
+            extensions=[],
+        )
+        calls = list(
+            history.CallRecord.objects.filter(queue=queue.code).values_list("call_uuid", flat=True)
+        )
+        remove_center(center, calls, publish=False)
+        removed += 1
+    return removed
 
 
 def write_prompts(directory: Path, seconds: float) -> None:
@@ -766,6 +807,8 @@ class Plan:
     rates: list[float]
     warm_up: float
     window: float
+    # How long after a window its last arrivals may take to finish before it is judged.
+    grace: float
     refine: bool
     load_seconds: float
     drain_seconds: float
@@ -775,14 +818,15 @@ class Plan:
 def make_plan(target_cps: float, seconds: float, quick: bool) -> Plan:
     if quick:
         # One short step at a low rate: proves the whole path and the fact accounting.
-        warm_up = 1.5
+        warm_up = 1.0
         return Plan(
-            rates=[max(1.0, min(target_cps, 15.0))],
+            rates=[max(1.0, min(target_cps, 5.0))],
             warm_up=warm_up,
-            window=max(1.5, seconds - warm_up),
+            window=max(1.0, seconds - warm_up),
+            grace=1.5,
             refine=False,
             load_seconds=seconds + warm_up,
-            drain_seconds=4.0,
+            drain_seconds=3.0,
             persist_seconds=5.0,
         )
     warm_up = 3.0
@@ -790,10 +834,11 @@ def make_plan(target_cps: float, seconds: float, quick: bool) -> Plan:
         rates=ramp_rates(target_cps, start_cps=max(1.0, target_cps / 50), factor=1.5),
         warm_up=warm_up,
         window=7.0,
+        grace=warm_up,
         refine=True,
         load_seconds=seconds,
-        drain_seconds=15.0,
-        persist_seconds=45.0,
+        drain_seconds=10.0,
+        persist_seconds=30.0,
     )
 
 
@@ -862,6 +907,7 @@ def measure_inbound(
             result["reason"] = "refusing to run on Redis database 0"
             return result
         write_prompts(workdir / "prompts", shape.prompt_seconds)
+        result["stale_centers_removed"] = remove_stale_centers()
         center = provision_center(shape)
         timings["provision_s"] = time.monotonic() - began
 
@@ -1061,7 +1107,7 @@ def _run_ramp(load: OpenLoopLoad, plan: Plan) -> list[StepResult]:
         pending = observe_window(load, plan.window)
     load.stop()
     if pending is not None:
-        gevent.sleep(plan.warm_up)
+        gevent.sleep(plan.grace)
         step = judge_window(load.outcomes, pending, time.monotonic())
         steps.append(step)
         if step.sustained:
@@ -1082,7 +1128,7 @@ def _run_ramp(load: OpenLoopLoad, plan: Plan) -> list[StepResult]:
         gevent.sleep(plan.warm_up)
         window = observe_window(load, plan.window)
         load.stop()
-        gevent.sleep(plan.warm_up)
+        gevent.sleep(plan.grace)
         step = judge_window(load.outcomes, window, time.monotonic())
         steps.append(step)
         if step.sustained:

@@ -1,0 +1,99 @@
+"""The inbound benchmark: its judgement of a load step, its fact audit, and one quick run."""
+
+import time
+
+import pytest
+from django.db import connection
+
+from cti import bench_inbound as bench
+from cti.facts import FactWriter
+from cti.persister import Persister
+from telephony import models as telephony
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def outcome(placed: float, ended: float | None, reached: bool = True) -> bench.CallOutcome:
+    return bench.CallOutcome(
+        uuid=f"call-{placed}", placed_at=placed, bridged_at=placed if reached else None,
+        ended_at=ended,
+    )  # fmt: skip
+
+
+def test_a_window_keeps_up_when_its_arrivals_complete_without_backlog():
+    window = bench.Window(target_cps=10, start=100.0, end=110.0, live_samples=[5] * 40)
+    calls = [outcome(100.0 + i / 10, 101.0 + i / 10) for i in range(100)]
+    calls.append(outcome(99.0, 100.5))  # arrived before the window: not counted
+    step = bench.judge_window(calls, window, judged_at=113.0)
+    assert (step.offered, step.completed, step.failed, step.unfinished) == (100, 100, 0, 0)
+    assert step.sustained and step.completed_cps == 10.0
+
+
+def test_a_window_fails_on_unfinished_or_failed_calls_or_a_growing_backlog():
+    window = bench.Window(target_cps=10, start=100.0, end=110.0, live_samples=[5] * 40)
+    late = [outcome(100.0 + i / 10, 101.0 + i / 10) for i in range(90)]
+    late += [outcome(109.0, None) for _ in range(10)]
+    assert not bench.judge_window(late, window, judged_at=113.0).sustained
+
+    failing = [outcome(100.0 + i / 10, 101.0 + i / 10) for i in range(97)]
+    failing += [outcome(105.0, 106.0, reached=False) for _ in range(3)]
+    step = bench.judge_window(failing, window, judged_at=113.0)
+    assert step.failed == 3 and not step.sustained
+
+    growing = bench.Window(10, 100.0, 110.0, live_samples=list(range(5, 45)))
+    calls = [outcome(100.0 + i / 10, 101.0 + i / 10) for i in range(100)]
+    assert not bench.judge_window(calls, growing, judged_at=113.0).sustained
+
+
+def test_the_ramp_climbs_geometrically_and_ends_at_the_target():
+    assert bench.ramp_rates(300, 6, 1.5) == [6, 9, 13.5, 20.25, 30.38, 45.56, 68.34, 102.52,
+                                             153.77, 230.66, 300]  # fmt: skip
+    quick = bench.make_plan(300, 4.0, quick=True)
+    assert quick.rates == [5.0] and not quick.refine
+
+
+@pytest.mark.django_db
+def test_the_audit_counts_facts_missing_from_the_database(redis_client):
+    writer = FactWriter(redis_client)
+    now = time.time()
+    writer.call_started(call_uuid="audit-1", direction="inbound", caller="1", callee="2", at=now)
+    writer.queue_entered(call_uuid="audit-1", queue="q", position=1, entered_at=now)
+    writer.agent_state_changed(agent_id=7, old="ready", new="offered", call_uuid="audit-1")
+    writer.call_ended(
+        call_uuid="audit-1", direction="inbound", caller="1", callee="2", started_at=now,
+        hangup_cause="NORMAL_CLEARING",
+    )  # fmt: skip
+    before = bench.audit_facts(redis_client)
+    assert before.lost == 4 and before.call_ended_uuids == {"audit-1"}
+
+    persister = Persister(redis_client, group=bench.PERSISTER_GROUP, block_ms=None)
+    persister.ensure_group()
+    while persister.step():
+        pass
+    assert bench.persister_caught_up(redis_client)
+    after = bench.audit_facts(redis_client)
+    assert after.lost == 0 and sum(after.emitted.values()) == 4
+
+
+@pytest.mark.django_db(transaction=True)  # the persister subprocess must see the rows
+def test_a_quick_run_is_well_formed_and_leaves_nothing_behind(redis_client, settings, tmp_path):
+    database = connection.settings_dict
+    database_url = (
+        f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}"
+    )
+    result = bench.measure_inbound(
+        settings.REDIS_URL, database_url, target_cps=3, seconds=2.0, quick=True, agents=4
+    )
+    assert result.get("reason") is None or "kept up" in result["reason"], result
+    for key in ("sim_inbound_cps_sustained", "sim_lost_facts", "daemon_peak_rss_mb", "steps"):
+        assert key in result, key
+    assert isinstance(result["sim_lost_facts"], int) and result["sim_lost_facts"] >= 0
+    assert isinstance(result["sim_inbound_cps_sustained"], float)
+    assert result["daemon_peak_rss_mb"] > 0
+    assert result["calls_placed"] > 0 and result["agents_logged_in"] == 4
+    assert result["facts_emitted"] >= result["calls_placed"]
+    assert len(result["steps"]) == 1 and result["steps"][0]["target_cps"] == 3
+    # The configuration it made is gone again.
+    assert not telephony.Agent.objects.filter(name__startswith="bench ").exists()
+    assert not telephony.Queue.objects.filter(code__startswith="bench-inbound-").exists()
