@@ -91,8 +91,9 @@ METRICS: tuple[Metric, ...] = (
         "sim_inbound_cps_sustained",
         "calls/s",
         Goal(">=", 300),
-        "Highest rate of new inbound calls (DID -> IVR with DTMF -> queue -> agent -> hangup) "
-        "the daemon sustains against the switch simulator without backlog or failed calls.",
+        "Highest rate of new inbound calls (DID -> daemon -> queue -> agent with recording -> "
+        "survey with DTMF -> hangup -> facts) the daemon sustains against the switch simulator "
+        "without backlog or failed calls; open-loop Poisson arrivals, ramped.",
     ),
     Metric(
         "sim_lost_facts",

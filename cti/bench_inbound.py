@@ -968,7 +968,6 @@ def measure_inbound(
         if profile_path:
             profiler = _start_profiler(daemon.pid, plan.load_seconds, profile_path)
         cpu_before = _cpu_snapshot(daemon, persister)
-        redis_before = _redis_calls(client)
         steps = _run_ramp(load, plan)
         load.stop()
         result["load_cpu_s"] = _cpu_used(cpu_before, _cpu_snapshot(daemon, persister))
@@ -979,10 +978,6 @@ def measure_inbound(
             for name, used in result["load_cpu_s"].items()
             if name != "wall"
         }
-        # Every process talks to the same Redis: the daemon issues nearly all of these.
-        result["redis_commands_per_call"] = round(
-            (_redis_calls(client) - redis_before) / placed_in_load, 1
-        )
         timings["load_s"] = time.monotonic() - began - timings["provision_s"] - timings["start_s"]
         result["steps"] = [asdict(step) for step in steps]
         sustained = [step for step in steps if step.sustained]
@@ -1054,11 +1049,6 @@ def _cpu_snapshot(daemon: ManagedProcess, persister: ManagedProcess) -> dict[str
 
 def _cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     return {name: round(after[name] - before[name], 2) for name in before}
-
-
-def _redis_calls(client: redis.Redis) -> int:
-    """Commands the Redis server has executed so far (all clients, all databases)."""
-    return int(client.info("stats").get("total_commands_processed", 0))
 
 
 def _listening(port: int) -> bool:
