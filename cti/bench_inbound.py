@@ -659,9 +659,10 @@ class FactAudit:
 
 
 def read_stream(client: redis.Redis, stream: str, batch: int = 5_000) -> Iterator[dict[str, str]]:
+    """Every entry's fields, oldest first, in batches (the client decodes responses)."""
     start = "-"
     while True:
-        entries = client.xrange(stream, min=start, max="+", count=batch)
+        entries: Any = client.xrange(stream, min=start, max="+", count=batch)
         if not entries:
             return
         for _stream_id, fields in entries:
@@ -681,9 +682,9 @@ def audit_facts(client: redis.Redis, stream: str = DEFAULT_STREAM) -> FactAudit:
     calls_ended: set[str] = set()
     legs: set[str] = set()
     queue_entered: set[tuple[str, str, float]] = set()
-    queue_closed: set[tuple[str, str, float]] = set()
-    sequenced: dict[type, set[tuple[str, int]]] = {}
-    sequenced_models = {
+    queue_closed: dict[str, set[tuple[str, str, float]]] = {}
+    sequenced: dict[str, set[tuple[str, int]]] = {}
+    sequenced_models: dict[str, Any] = {
         "agent_state_changed": history.AgentStateChange,
         "recording_saved": history.Recording,
         "survey_scored": history.SurveyScore,
@@ -708,10 +709,9 @@ def audit_facts(client: redis.Redis, stream: str = DEFAULT_STREAM) -> FactAudit:
                 queue_entered.add((payload["call_uuid"], payload["queue"], round(entered, 3)))
             elif kind in ("queue_exited", "call_abandoned"):
                 key = (payload["call_uuid"], payload["queue"], round(payload["entered_at"], 3))
-                queue_closed.add(key)
+                queue_closed.setdefault(kind, set()).add(key)
             elif kind in sequenced_models:
-                model = sequenced_models[kind]
-                sequenced.setdefault(model, set()).add((fields["subject"], int(fields["seq"])))
+                sequenced.setdefault(kind, set()).add((fields["subject"], int(fields["seq"])))
             else:
                 audit.missing[kind] += 1  # a kind the persister has no table for
         except (KeyError, TypeError, ValueError):
@@ -735,24 +735,25 @@ def audit_facts(client: redis.Redis, stream: str = DEFAULT_STREAM) -> FactAudit:
     audit.missing["leg_ended"] += len(legs - stored_legs)
 
     entries: dict[tuple[str, str, float], bool] = {}
-    queue_calls = sorted({key[0] for key in queue_entered | queue_closed})
-    for chunk in _chunks(queue_calls):
-        rows = history.QueueEntry.objects.filter(call_uuid__in=chunk).values_list(
+    queue_keys = queue_entered.union(*queue_closed.values())
+    for chunk in _chunks(sorted({key[0] for key in queue_keys})):
+        queue_rows = history.QueueEntry.objects.filter(call_uuid__in=chunk).values_list(
             "call_uuid", "queue", "entered_at", "exited_at"
         )
-        for call_uuid, queue, entered_at, exited_at in rows:
+        for call_uuid, queue, entered_at, exited_at in queue_rows:
             entries[(call_uuid, queue, round(entered_at.timestamp(), 3))] = exited_at is not None
     audit.missing["queue_entered"] += sum(1 for key in queue_entered if key not in entries)
-    closed_missing = sum(1 for key in queue_closed if not entries.get(key))
-    audit.missing["queue_exited"] += closed_missing
+    for kind, keys in queue_closed.items():
+        # An exit or an abandon is stored when its entry is closed.
+        audit.missing[kind] += sum(1 for key in keys if not entries.get(key))
 
-    for model, keys in sequenced.items():
-        subjects = sorted({subject for subject, _seq in keys})
+    for kind, sequence_keys in sequenced.items():
+        model = sequenced_models[kind]
+        subjects = sorted({subject for subject, _seq in sequence_keys})
         stored: set[tuple[str, int]] = set()
         for chunk in _chunks(subjects):
             stored.update(model.objects.filter(subject__in=chunk).values_list("subject", "seq"))
-        kind = next(k for k, v in sequenced_models.items() if v is model)
-        audit.missing[kind] += len(keys - stored)
+        audit.missing[kind] += len(sequence_keys - stored)
     audit.missing = Counter({kind: count for kind, count in audit.missing.items() if count})
     audit.dead_lettered = int(client.xlen(DEFAULT_DEAD_LETTER_STREAM))
     return audit
@@ -778,7 +779,8 @@ def log_agents_in(client: redis.Redis, user_ids: list[int], timeout: float) -> i
     for user_id in user_ids:
         command = Command("login", user_id=user_id, roles=("agent",), args={"ready": True})
         requests[command.request_id] = user_id
-        pipe.xadd(COMMAND_STREAM, command.to_fields())
+        fields: dict[Any, Any] = command.to_fields()
+        pipe.xadd(COMMAND_STREAM, fields)
     pipe.execute()
     accepted = 0
     deadline = time.monotonic() + timeout
@@ -842,15 +844,184 @@ def make_plan(target_cps: float, seconds: float, quick: bool) -> Plan:
     )
 
 
-def _database_env(database_url: str, redis_url: str, workdir: Path) -> dict[str, str]:
-    return dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        RECORDINGS_DIR=str(workdir / "recordings"),
-        PROMPTS_DIR=str(workdir / "prompts"),
-        PYTHONUNBUFFERED="1",
-    )
+def seats_for(rate: float, shape: CenterShape) -> int:
+    """Agents enough for ``rate`` calls/s: seat time per call (ring, talk, announcements,
+    wrap-up, and some processing) with half again as many in reserve."""
+    simulated = shape.answer_delay + shape.talk_time + 8 * shape.prompt_seconds
+    seat_seconds = shape.speed * simulated + shape.wrap_up_seconds + 0.3
+    return max(10, math.ceil(rate * seat_seconds * 1.5))
+
+
+class InboundRun:
+    """One run of the benchmark: the center, the three processes, the load and the audit.
+
+    ``result`` collects everything reported; ``close()`` stops the processes and removes
+    what the run created, whatever happened before.
+    """
+
+    def __init__(
+        self, redis_url: str, database_url: str, shape: CenterShape, workdir: Path
+    ) -> None:
+        self.redis_url = redis_url
+        self.database_url = database_url
+        self.shape = shape
+        self.workdir = workdir
+        self.client = redis.Redis.from_url(redis_url, decode_responses=True)
+        self.center: ProvisionedCenter | None = None
+        self.simulator: SwitchSimulator | None = None
+        self.daemon: ManagedProcess | None = None
+        self.persister: ManagedProcess | None = None
+        self.load: OpenLoopLoad | None = None
+        self.result: dict[str, Any] = {
+            "sim_inbound_cps_sustained": None,
+            "sim_lost_facts": None,
+            "daemon_peak_rss_mb": None,
+            "agents": shape.agents,
+            "speed": shape.speed,
+            "answer_delay_sim_s": shape.answer_delay,
+            "talk_time_sim_s": shape.talk_time,
+            "wrap_up_s": shape.wrap_up_seconds,
+        }
+
+    def start(self) -> str | None:
+        """Provision, start persister, simulator and daemon, log the agents in.
+
+        Returns why the center could not be started, or None.
+        """
+        if int(self.client.connection_pool.connection_kwargs.get("db", 0)) == 0:
+            return "refusing to run on Redis database 0"
+        shape, client = self.shape, self.client
+        write_prompts(self.workdir / "prompts", shape.prompt_seconds)
+        self.result["stale_centers_removed"] = remove_stale_centers()
+        center = self.center = provision_center(shape)
+        env = dict(
+            os.environ,
+            DATABASE_URL=self.database_url,
+            REDIS_URL=self.redis_url,
+            RECORDINGS_DIR=str(self.workdir / "recordings"),
+            PROMPTS_DIR=str(self.workdir / "prompts"),
+            PYTHONUNBUFFERED="1",
+        )
+        self.persister = ManagedProcess(
+            ["run_persister", "--consumer", f"bench-{center.token}", "--block-ms", "200"]
+            # Nothing is trimmed during the run, so the audit sees every fact emitted.
+            + ["--trim-interval", "1000000"],
+            env,
+            self.workdir / "persister.log",
+        ).start()
+        daemon_port = free_port()
+        self.simulator = SwitchSimulator(
+            port=0,
+            password=ESL_PASSWORD,
+            dialplan_xml=render_dialplan(
+                daemon_port, center.did, center.queue_code, center.extensions
+            ),
+            speed=shape.speed,
+            recordings_dir=str(self.workdir / "recordings"),
+        ).start()
+        for extension in center.extensions:
+            self.simulator.add_endpoint(
+                extension, answer_delay=shape.answer_delay, talk_time=shape.talk_time
+            )
+        node = f"bench-{center.token}"
+        daemon = self.daemon = ManagedProcess(
+            ["run_cti", "--node-name", node],
+            dict(
+                env,
+                FREESWITCH_ESL_URLS=f"esl://:{ESL_PASSWORD}@127.0.0.1:{self.simulator.port}",
+                CTI_SOCKET_PORT=str(daemon_port),
+                CTI_NODE_NAME=node,
+            ),
+            self.workdir / "daemon.log",
+        ).start()
+        self.result["daemon_pid"] = daemon.pid
+        if not wait_until(lambda: client.get("cc:leader") == node, 30):
+            return "the daemon did not start: " + daemon.log_tail()
+        if not wait_until(lambda: _listening(daemon_port), 15):
+            return "the daemon does not accept calls: " + daemon.log_tail()
+        logged_in = log_agents_in(client, center.user_ids, timeout=max(20.0, shape.agents / 20))
+        self.result["agents_logged_in"] = logged_in
+        if logged_in < shape.agents:
+            return f"only {logged_in} of {shape.agents} agents logged in"
+        self.load = OpenLoopLoad(self.simulator, center.did, shape)
+        return None
+
+    def run_load(self, plan: Plan, profile_path: str = "") -> None:
+        """Ramp the load; report the steps, the sustained rate and the CPU used."""
+        assert self.load is not None and self.daemon is not None and self.persister is not None
+        load, result = self.load, self.result
+        profiler = None
+        if profile_path:
+            profiler = _start_profiler(self.daemon.pid, plan.load_seconds, profile_path)
+        cpu_before = _cpu_snapshot(self.daemon, self.persister)
+        try:
+            steps = _run_ramp(load, plan)
+        finally:
+            load.stop()
+            if profiler is not None:
+                _stop_profiler(profiler, result)
+        result["load_cpu_s"] = _cpu_used(cpu_before, _cpu_snapshot(self.daemon, self.persister))
+        placed = max(1, len(load.outcomes))
+        result["load_cpu_ms_per_call"] = {
+            name: round(1000 * used / placed, 1)
+            for name, used in result["load_cpu_s"].items()
+            if name != "wall"
+        }
+        result["steps"] = [asdict(step) for step in steps]
+        best = max(
+            (step for step in steps if step.sustained),
+            key=lambda step: step.completed_cps,
+            default=None,
+        )
+        if best is not None:
+            result["sim_inbound_cps_sustained"] = best.completed_cps
+            result["sustained_step"] = asdict(best)
+        else:
+            result["sim_inbound_cps_sustained"] = 0.0
+            result["reason"] = f"no step kept up, even the first at {plan.rates[0]} calls/s"
+        failing = [step for step in steps if not step.sustained]
+        if failing:
+            result["first_failing_step"] = asdict(min(failing, key=lambda s: s.target_cps))
+        if not self.daemon.alive():
+            result["reason"] = "the daemon exited during the load: " + self.daemon.log_tail()
+
+    def drain_and_audit(self, plan: Plan) -> None:
+        """Let the calls end and the persister drain, then count the facts that are missing."""
+        assert self.load is not None and self.daemon is not None
+        load, client, result = self.load, self.client, self.result
+        drained = wait_until(lambda: load.live_count() == 0, plan.drain_seconds, 0.1)
+        result["calls_hung_up_after_drain"] = 0 if drained else load.hang_up_all()
+        wait_until(lambda: load.live_count() == 0, 5.0, 0.1)
+        # The daemon's last facts (the CDRs of the last calls) land after the hangups.
+        wait_until(_stream_settled(client), plan.drain_seconds, 0.25)
+        result["daemon_peak_rss_mb"] = self.daemon.peak_rss_mb()
+        self.daemon.stop()
+        caught_up = wait_until(lambda: persister_caught_up(client), plan.persist_seconds, 0.2)
+        result["persister_caught_up"] = bool(caught_up)
+        audit = audit_facts(client)
+        placed = [outcome.uuid for outcome in load.outcomes]
+        without_cdr = sum(1 for call_uuid in placed if call_uuid not in audit.call_ended_uuids)
+        result["calls_placed"] = len(placed)
+        result["calls_reached_agent"] = sum(1 for o in load.outcomes if o.reached_agent)
+        result["calls_without_cdr"] = without_cdr
+        result["facts_emitted"] = sum(audit.emitted.values())
+        result["facts_by_kind"] = dict(audit.emitted)
+        result["facts_missing_by_kind"] = dict(audit.missing)
+        result["facts_dead_lettered"] = audit.dead_lettered
+        result["sim_lost_facts"] = audit.lost + without_cdr
+
+    def close(self) -> None:
+        if self.load is not None:
+            self.load.stop()
+        for process in (self.daemon, self.persister):
+            if process is not None:
+                process.stop()
+        if self.simulator is not None:
+            self.simulator.stop()
+        if self.center is not None:
+            calls = [outcome.uuid for outcome in self.load.outcomes] if self.load else []
+            remove_center(self.center, calls)
+        self.client.close()
 
 
 def measure_inbound(
@@ -867,173 +1038,42 @@ def measure_inbound(
     """Drive inbound calls through simulator, daemon and persister; see the module docstring.
 
     ``seconds`` is the load's duration (ramp steps and their warm-ups); start-up, draining
-    and the fact audit come on top. ``agents`` defaults to enough seats for ``target_cps``.
-    With ``profile_path``, py-spy (if installed) records the daemon during the load into
-    that SVG file. With ``keep_dir``, the daemon's and persister's logs and the recordings
-    are written there and kept. Returns the three metrics, the steps, the fact audit and timings.
+    and the fact audit come on top. ``agents`` defaults to enough seats for ``target_cps``;
+    ``speed`` is the simulator's time factor (1 by default). With ``profile_path``, py-spy
+    (if installed) records the daemon during the load. With ``keep_dir``, the daemon's and
+    persister's logs and the recordings are written there and kept. Returns the three
+    metrics, the steps, the fact audit, CPU use and timings.
     """
     plan = make_plan(target_cps, seconds, quick)
     shape = CenterShape(agents=1, speed=speed or CenterShape.speed)
-    # Seat time per call: ring, talk and announcements (simulated), the real wrap-up.
-    simulated = shape.answer_delay + shape.talk_time + 8 * shape.prompt_seconds
-    seat_seconds = shape.speed * simulated + shape.wrap_up_seconds + 0.3
-    seats = agents or max(10, math.ceil(max(plan.rates) * seat_seconds * 1.5))
-    shape = CenterShape(agents=seats, speed=shape.speed)
-    timings: dict[str, float] = {}
-    began = time.monotonic()
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    shape = CenterShape(agents=agents or seats_for(max(plan.rates), shape), speed=shape.speed)
     workdir = Path(keep_dir or tempfile.mkdtemp(prefix="bench-inbound-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    center: ProvisionedCenter | None = None
-    simulator: SwitchSimulator | None = None
-    daemon: ManagedProcess | None = None
-    persister: ManagedProcess | None = None
-    profiler: subprocess.Popen[bytes] | None = None
-    load: OpenLoopLoad | None = None
-    result: dict[str, Any] = {
-        "sim_inbound_cps_sustained": None,
-        "sim_lost_facts": None,
-        "daemon_peak_rss_mb": None,
-        "target_cps": target_cps,
-        "quick": quick,
-        "agents": seats,
-        "speed": shape.speed,
-        "answer_delay_sim_s": shape.answer_delay,
-        "talk_time_sim_s": shape.talk_time,
-        "wrap_up_s": shape.wrap_up_seconds,
-    }
+    run = InboundRun(redis_url, database_url, shape, workdir)
+    run.result.update(target_cps=target_cps, quick=quick)
+    timings: dict[str, float] = {}
+    began = time.monotonic()
+
+    def lap(name: str) -> None:
+        timings[name] = time.monotonic() - began - sum(timings.values())
+
     try:
-        if int(client.connection_pool.connection_kwargs.get("db", 0)) == 0:
-            result["reason"] = "refusing to run on Redis database 0"
-            return result
-        write_prompts(workdir / "prompts", shape.prompt_seconds)
-        result["stale_centers_removed"] = remove_stale_centers()
-        center = provision_center(shape)
-        timings["provision_s"] = time.monotonic() - began
-
-        env = _database_env(database_url, redis_url, workdir)
-        persister = ManagedProcess(
-            [
-                "run_persister",
-                "--consumer",
-                f"bench-{center.token}",
-                "--block-ms",
-                "200",
-                # Nothing is trimmed during the run, so the audit sees every fact emitted.
-                "--trim-interval",
-                "1000000",
-            ],
-            env,
-            workdir / "persister.log",
-        ).start()
-        daemon_port = free_port()
-        simulator = SwitchSimulator(
-            port=0,
-            password=ESL_PASSWORD,
-            dialplan_xml=render_dialplan(
-                daemon_port, center.did, center.queue_code, center.extensions
-            ),
-            speed=shape.speed,
-            recordings_dir=str(workdir / "recordings"),
-        ).start()
-        for extension in center.extensions:
-            simulator.add_endpoint(
-                extension, answer_delay=shape.answer_delay, talk_time=shape.talk_time
-            )
-        node = f"bench-{center.token}"
-        daemon = ManagedProcess(
-            ["run_cti", "--node-name", node],
-            dict(
-                env,
-                FREESWITCH_ESL_URLS=f"esl://:{ESL_PASSWORD}@127.0.0.1:{simulator.port}",
-                CTI_SOCKET_PORT=str(daemon_port),
-                CTI_NODE_NAME=node,
-            ),
-            workdir / "daemon.log",
-        ).start()
-        if not wait_until(lambda: client.get("cc:leader") == node, 30):
-            result["reason"] = "the daemon did not start: " + daemon.log_tail()
-            return result
-        if not wait_until(lambda: _listening(daemon_port), 15):
-            result["reason"] = "the daemon does not accept calls: " + daemon.log_tail()
-            return result
-        logged_in = log_agents_in(client, center.user_ids, timeout=max(20.0, seats / 20))
-        result["agents_logged_in"] = logged_in
-        if logged_in < seats:
-            result["reason"] = f"only {logged_in} of {seats} agents logged in"
-            return result
-        timings["start_s"] = time.monotonic() - began - timings["provision_s"]
-
-        load = OpenLoopLoad(simulator, center.did, shape)
-        if profile_path:
-            profiler = _start_profiler(daemon.pid, plan.load_seconds, profile_path)
-        cpu_before = _cpu_snapshot(daemon, persister)
-        steps = _run_ramp(load, plan)
-        load.stop()
-        result["load_cpu_s"] = _cpu_used(cpu_before, _cpu_snapshot(daemon, persister))
-        placed_in_load = max(1, len(load.outcomes))
-        result["load_calls_placed"] = len(load.outcomes)
-        result["load_cpu_ms_per_call"] = {
-            name: round(1000 * used / placed_in_load, 1)
-            for name, used in result["load_cpu_s"].items()
-            if name != "wall"
-        }
-        timings["load_s"] = time.monotonic() - began - timings["provision_s"] - timings["start_s"]
-        result["steps"] = [asdict(step) for step in steps]
-        sustained = [step for step in steps if step.sustained]
-        best = max(sustained, key=lambda step: step.completed_cps, default=None)
-        if best is not None:
-            result["sim_inbound_cps_sustained"] = best.completed_cps
-            result["sustained_step"] = asdict(best)
-        else:
-            result["sim_inbound_cps_sustained"] = 0.0
-            result["reason"] = f"no step kept up, even the first at {plan.rates[0]} calls/s"
-        failing = [step for step in steps if not step.sustained]
-        if failing:
-            result["first_failing_step"] = asdict(min(failing, key=lambda s: s.target_cps))
-
-        # Drain: let every live call finish, then the daemon's last facts land in the stream.
-        drained = wait_until(lambda: load.live_count() == 0, plan.drain_seconds, 0.1)
-        result["calls_hung_up_after_drain"] = 0 if drained else load.hang_up_all()
-        wait_until(lambda: load.live_count() == 0, 5.0, 0.1)
-        wait_until(_stream_settled(client), plan.drain_seconds, 0.25)
-        result["daemon_peak_rss_mb"] = daemon.peak_rss_mb()
-        result["daemon_pid"] = daemon.pid
-        daemon.stop()
-        caught_up = wait_until(lambda: persister_caught_up(client), plan.persist_seconds, 0.2)
-        timings["drain_s"] = time.monotonic() - began - sum(timings.values())
-        audit = audit_facts(client)
-        placed = [outcome.uuid for outcome in load.outcomes]
-        without_cdr = sum(1 for call_uuid in placed if call_uuid not in audit.call_ended_uuids)
-        result["calls_placed"] = len(placed)
-        result["calls_reached_agent"] = sum(1 for o in load.outcomes if o.reached_agent)
-        result["calls_without_cdr"] = without_cdr
-        result["facts_emitted"] = sum(audit.emitted.values())
-        result["facts_by_kind"] = dict(audit.emitted)
-        result["facts_missing_by_kind"] = dict(audit.missing)
-        result["facts_dead_lettered"] = audit.dead_lettered
-        result["persister_caught_up"] = bool(caught_up)
-        result["sim_lost_facts"] = audit.lost + without_cdr
-        timings["audit_s"] = time.monotonic() - began - sum(timings.values())
-        return result
+        reason = run.start()
+        lap("start_s")
+        if reason is not None:
+            run.result["reason"] = reason
+            return run.result
+        run.run_load(plan, profile_path)
+        lap("load_s")
+        run.drain_and_audit(plan)
+        lap("drain_and_audit_s")
+        return run.result
     finally:
-        if profiler is not None:
-            _stop_profiler(profiler, result)
-        if load is not None:
-            load.stop()
-        if daemon is not None:
-            daemon.stop()
-        if persister is not None:
-            persister.stop()
-        if simulator is not None:
-            simulator.stop()
-        if center is not None:
-            remove_center(center, [o.uuid for o in load.outcomes] if load else [])
+        run.close()
         if not keep_dir:
             shutil.rmtree(workdir, ignore_errors=True)
-        client.close()
-        timings["total_s"] = time.monotonic() - began
-        result["timings"] = {name: round(value, 2) for name, value in timings.items()}
+        lap("cleanup_s")
+        run.result["timings"] = {name: round(value, 2) for name, value in timings.items()}
 
 
 def _cpu_snapshot(daemon: ManagedProcess, persister: ManagedProcess) -> dict[str, float]:
