@@ -82,6 +82,7 @@ class Daemon:
             settings=options.settings,
         )
         self.services.acd = AcdPort(self.router, self.services.calls, self.redis)
+        self.services.switch_api = self._api
         self.control = CallControl(self.services, self._api)
         self.recovery = Recovery(self.services, self._api)
         self.commands = CommandServer(self.redis, consumer=options.settings.node_name)
@@ -103,6 +104,7 @@ class Daemon:
         for client in self.switches:
             client.on_connect(self._switch_connected)
             client.on("CHANNEL_HANGUP_COMPLETE", self.recovery.on_hangup_complete)
+            client.on("CHANNEL_HANGUP_COMPLETE", self._leg_hung_up)
             for subclass in ("sofia::register", "sofia::unregister", "sofia::expire"):
                 client.on("CUSTOM", self._registration, subclass=subclass)
 
@@ -132,6 +134,16 @@ class Daemon:
             self.recovery.resync()
         except Exception:
             logger.exception("resync failed")
+
+    def _leg_hung_up(self, event) -> None:
+        """An agent or consulted leg of a call in a conference room hung up."""
+        leg = event.unique_id or ""
+        handler = self.services.calls.find_by_leg(leg)
+        if handler is not None and leg != handler.call.uuid:
+            try:
+                handler.on_leg_hangup(leg)
+            except Exception:
+                logger.exception("call %s: leg %s hangup handling failed", handler.call.uuid, leg)
 
     def _registration(self, event) -> None:
         """sofia::register / unregister / expire: an agent phone came or went."""
@@ -182,6 +194,7 @@ class Daemon:
         self._watchers.append(watcher)
 
     def start(self) -> None:
+        self.commands.ensure_group()
         for watcher in self._watchers:
             self._greenlets.append(gevent.spawn(watcher, None, self.stopping))
         self.reader.refresh()

@@ -181,6 +181,15 @@ class AcdPort:
             previous = float(self.redis.get(key) or talk_seconds)
             self.redis.set(key, repr(0.9 * previous + 0.1 * talk_seconds))
 
+    def consult_started(self, agent_id: int) -> None:
+        """A consulted agent is busy ("consult") for as long as the consultation lasts."""
+        self.deliver(self.router.set_busy(agent_id, "consult"))
+
+    def consult_ended(self, agent_id: int) -> None:
+        agent = self.router.store.agent(agent_id)
+        if agent.get("status") == "busy" and agent.get("reason") == "consult":
+            self.deliver(self.router.set_ready(agent_id))
+
     def remember_last_agent(self, caller: str, agent_id: int) -> None:
         if caller:
             self.redis.set(LAST_AGENT_KEY + caller, f"{agent_id}:{time.time()!r}", ex=90 * 86400)
@@ -209,6 +218,8 @@ class CallServices:
     ivr: IvrRuntime
     settings: DaemonSettings
     calls: ActiveCalls = field(default_factory=ActiveCalls)
+    # `api` on the switch (the inbound Event Socket connection); set by the daemon.
+    switch_api: Callable[[str], str] = field(default=lambda command: "-ERR no switch")
 
     def customer_card(self, call) -> dict[str, Any] | None:
         """What the CRM published about the caller's number (id, name, VIP, owner agent)."""

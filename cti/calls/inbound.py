@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import gevent
 import gevent.event
 
+from cti.acd.store import AcdError
 from cti.calls.model import Call, CallState
 from cti.esl.events import ChannelBridge, ChannelUnbridge, Dtmf
 from cti.esl.outbound import ChannelHangup, OutboundSession
@@ -80,6 +81,10 @@ class InboundCallHandler:
         self.pressed: list[str] = []
         self.pending_action: dict[str, Any] | None = None
         self.hangup_by = ""
+        self.consult_leg: str | None = None
+        self.consult_agent: int | None = None
+        self.consult_decision: str | None = None
+        self.room_legs: set[str] = set()
         self._pump: gevent.Greenlet | None = None
         self._wrap_up_agent: int | None = None
         self._talk_started: float | None = None
@@ -89,6 +94,8 @@ class InboundCallHandler:
         legs = {self.call.uuid}
         if self.offer is not None:
             legs.update(self.offer.legs.values())
+        if self.consult_leg:
+            legs.add(self.consult_leg)
         if self.call.agent_leg_uuid:
             legs.add(self.call.agent_leg_uuid)
         return legs
@@ -157,6 +164,10 @@ class InboundCallHandler:
             elif kind == "survey":
                 self._survey()
                 outcome = {}
+            elif kind == "consult_wait":
+                outcome = self._wait_for_consultation()
+            elif kind == "join_room":
+                outcome = self._join_room()
             else:  # "hangup" and anything unknown
                 prompt = outcome.get("prompt")
                 if prompt:
@@ -423,7 +434,14 @@ class InboundCallHandler:
             logger.error("call %s: recording did not start: %s", self.call.uuid, reply.strip())
 
     def _after_talk(self) -> dict[str, Any]:
-        """The bridge ended with the caller still on the line: the agent hung up first."""
+        """The bridge ended with the caller still on the line: the agent hung up first, or
+        moved into a consultation or conference room (then the agent is still working)."""
+        if self.pending_action is not None and self.pending_action["kind"] in (
+            "consult_wait",
+            "join_room",
+        ):
+            action, self.pending_action = self.pending_action, None
+            return action
         self.hangup_by = "agent"
         self._agent_done()
         if self.pending_action is not None:
@@ -443,6 +461,92 @@ class InboundCallHandler:
         talk = time.time() - (self._talk_started or time.time())
         self.services.acd.call_ended(call.agent_id, call.uuid, talk)
         self.services.acd.remember_last_agent(call.caller_number, call.agent_id)
+
+    # -- consultation, attended transfer and three-way ---------------------------------
+    # The agent leaves the caller's bridge for a conference room `cc-<call uuid>` where the
+    # consulted party is originated; the caller waits with music (consult) or joins the room
+    # at once (three-way). Completing puts the caller in the room and drops the agent;
+    # cancelling drops the consulted party. When only the caller is left, the room is
+    # emptied and the caller goes on to the survey.
+    @property
+    def room(self) -> str:
+        return f"cc-{self.call.uuid}"
+
+    def start_consultation(self, dial: str, target_agent: int | None, three_way: bool) -> None:
+        """Command greenlet: ring the consulted party into the room, move the agent there."""
+        call = self.call
+        if call.state is not S.BRIDGED or not call.agent_leg_uuid:
+            raise RuntimeError("no conversation to consult from")
+        self.consult_leg = str(uuid_module.uuid4())
+        self.consult_agent = target_agent
+        self.consult_decision = None
+        self.room_legs = {call.agent_leg_uuid, self.consult_leg}
+        self.pending_action = {"kind": "join_room" if three_way else "consult_wait"}
+        call.transition(S.CONFERENCE if three_way else S.TRANSFERRING)
+        self.services.notifier.call_updated(call)
+        api = self.services.switch_api
+        api(
+            f"bgapi originate {{origination_uuid={self.consult_leg},cc_call_uuid={call.uuid},"
+            f"origination_caller_id_number={call.caller_number}}}{dial} "
+            f"&conference({self.room}@default)"
+        )
+        api(f"uuid_transfer {call.agent_leg_uuid} conference:{self.room}@default inline")
+
+    def decide_consultation(self, decision: str) -> None:
+        """Command greenlet: "complete" (the caller talks to the consulted party) or
+        "cancel" (back to the agent)."""
+        if self.call.state is not S.TRANSFERRING or self.consult_leg is None:
+            raise RuntimeError("no consultation in progress")
+        api = self.services.switch_api
+        if decision == "complete":
+            api(f"uuid_kill {self.call.agent_leg_uuid}")
+        else:
+            api(f"uuid_kill {self.consult_leg}")
+        self.consult_decision = decision
+        self.wake.set()
+
+    def _wait_for_consultation(self) -> dict[str, Any]:
+        music: gevent.Greenlet | None = None
+        queue = self.services.config().queues_by_code.get(self.call.queue or "") or {}
+        moh = queue.get("music_on_hold") or "local_stream://moh"
+        try:
+            while self.consult_decision is None:
+                if music is None or music.dead:
+                    music = gevent.spawn(self._music, moh)
+                self.wake.clear()
+                self.wake.wait(timeout=1.0)
+        finally:
+            self._stop_music(music)
+        return {"kind": "join_room"}
+
+    def _join_room(self) -> dict[str, Any]:
+        call = self.call
+        if call.state is not S.CONFERENCE:
+            call.transition(S.CONFERENCE)
+            self.services.notifier.call_updated(call)
+        self.session.execute("conference", f"{self.room}@default")
+        # Everybody else left and the room was emptied: the caller is still here.
+        if self.consult_agent is not None and self.consult_decision == "complete":
+            # The CDR names who served the caller last; that agent's seat is freed when its
+            # leg hangs up (on_leg_hangup), not by a wrap-up of this call.
+            call.agent_id = self._wrap_up_agent = self.consult_agent
+        else:
+            self._agent_done()
+        self.hangup_by = "agent"
+        return {"kind": "survey"}
+
+    def on_leg_hangup(self, leg_uuid: str) -> None:
+        """Inbound-connection event: a leg of this call hung up (agent or consulted party)."""
+        legs = self.room_legs
+        if leg_uuid not in legs:
+            return
+        legs.discard(leg_uuid)
+        if leg_uuid == self.call.agent_leg_uuid:
+            self._agent_done()
+        if leg_uuid == self.consult_leg and self.consult_agent is not None:
+            self.services.acd.consult_ended(self.consult_agent)
+        if not legs and self.call.state is S.CONFERENCE:
+            self.services.switch_api(f"conference {self.room} kick all")
 
     def offer_to_agent(self, agent_id: int) -> dict[str, Any]:
         """Transfer to one named agent: reserve them (if ready) and ring."""
@@ -498,6 +602,12 @@ class InboundCallHandler:
     def _finish(self) -> None:
         services = self.services
         call = self.call
+        if self.room_legs:
+            # The caller left a consultation or conference: nobody stays in the room.
+            try:
+                services.switch_api(f"conference {self.room} kick all")
+            except EslError:
+                pass
         if self.offer is not None and self.offer.answered_by is None:
             self._offer_cancelled(reason="caller")
         if call.state in (S.QUEUED, S.OFFERED) and call.queue:
@@ -511,7 +621,10 @@ class InboundCallHandler:
                 at=now,
             )
             self._leave_queue(call.queue, "abandoned")
-        self._agent_done()
+        try:
+            self._agent_done()
+        except AcdError:
+            logger.exception("call %s: agent state could not be closed", call.uuid)
         if not call.is_over:
             call.transition(S.ENDED)
         call.hangup_cause = self.session.hangup_cause or "NORMAL_CLEARING"

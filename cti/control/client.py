@@ -5,6 +5,7 @@ from __future__ import annotations
 import redis
 
 from cti.control.protocol import (
+    COMMAND_GROUP,
     COMMAND_STREAM,
     REPLY_PREFIX,
     STREAM_MAXLEN,
@@ -20,9 +21,23 @@ class CommandClient:
     def __init__(self, client: redis.Redis, timeout_seconds: float = 5.0) -> None:
         self._redis = client
         self._timeout = timeout_seconds
+        self._group_ready = False
+
+    def _ensure_group(self) -> None:
+        """The daemons' consumer group must exist before the first request, or a request
+        sent while no daemon has started yet would never be delivered."""
+        if self._group_ready:
+            return
+        try:
+            self._redis.xgroup_create(COMMAND_STREAM, COMMAND_GROUP, id="$", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
 
     def send(self, command: Command) -> Reply:
         """Queue the request and wait for its reply; a silent daemon gives a timeout reply."""
+        self._ensure_group()
         self._redis.xadd(
             COMMAND_STREAM, command.to_fields(), maxlen=STREAM_MAXLEN, approximate=True
         )

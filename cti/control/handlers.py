@@ -52,6 +52,10 @@ class CallControl:
             "hold",
             "resume",
             "transfer",
+            "consult",
+            "consult_complete",
+            "consult_cancel",
+            "conference",
             "dial",
             "listen",
             "whisper",
@@ -259,6 +263,70 @@ class CallControl:
         self.services.notifier.call_updated(handler.call)
         self._switch(f"uuid_kill {handler.call.agent_leg_uuid}")
         return Reply.ok(call_uuid=handler.call.uuid)
+
+    def _consult_target(self, command: Command, agent: dict[str, Any]) -> tuple[str, int | None]:
+        """The dial string of the party to consult, and its agent id when it is an agent."""
+        kind = command.args["kind"]
+        target = str(command.args["target"])
+        if kind == "agent":
+            other = self.services.config().agents_by_id.get(int(target))
+            if other is None or other["id"] == agent["id"]:
+                raise CommandRejected(Reason.UNKNOWN_TARGET, "Choose another agent.")
+            try:
+                self.services.acd.consult_started(other["id"])
+            except AcdError as error:
+                raise CommandRejected(
+                    Reason.ILLEGAL_STATE, "That agent is not free to take a consultation."
+                ) from error
+            extension = self.services.acd.extension_of(other["id"]) or other["extension"]
+            return f"user/{extension}", other["id"]
+        if kind == "number":
+            if not target.lstrip("+").isdigit():
+                raise CommandRejected(Reason.BAD_ARGUMENTS, "Not a phone number.")
+            self._check_outbound_blacklist(target)
+            return f"sofia/gateway/{self.services.settings.outbound_gateway}/{target}", None
+        raise CommandRejected(Reason.BAD_ARGUMENTS, f"Cannot consult a {kind!r}.")
+
+    def consult(self, command: Command) -> Reply:
+        """Attended transfer, step 1: the caller waits with music while the agent consults."""
+        return self._start_room(command, three_way=False)
+
+    def conference(self, command: Command) -> Reply:
+        """Three-way: the agent, the caller and a third party in one conference."""
+        return self._start_room(command, three_way=True)
+
+    def _start_room(self, command: Command, three_way: bool) -> Reply:
+        agent = self._own_agent(command)
+        handler = self._current_call(agent)
+        if handler.call.state is not CallState.BRIDGED:
+            raise CommandRejected(Reason.ILLEGAL_STATE, "Only a connected call can do this.")
+        dial, target_agent = self._consult_target(command, agent)
+        try:
+            handler.start_consultation(dial, target_agent, three_way)
+        except (RuntimeError, EslError) as error:
+            if target_agent is not None:
+                self.services.acd.consult_ended(target_agent)
+            raise CommandRejected(Reason.SWITCH_ERROR, str(error)) from error
+        return Reply.ok(call_uuid=handler.call.uuid, room=handler.room)
+
+    def _decide(self, command: Command, decision: str) -> Reply:
+        agent = self._own_agent(command)
+        handler = self.services.calls.find_by_agent(agent["id"])
+        if handler is None or handler.call.state is not CallState.TRANSFERRING:
+            raise CommandRejected(Reason.ILLEGAL_STATE, "No consultation in progress.")
+        try:
+            handler.decide_consultation(decision)
+        except (RuntimeError, EslError) as error:
+            raise CommandRejected(Reason.SWITCH_ERROR, str(error)) from error
+        return Reply.ok(call_uuid=handler.call.uuid)
+
+    def consult_complete(self, command: Command) -> Reply:
+        """Attended transfer, step 2: hand the caller to the consulted party."""
+        return self._decide(command, "complete")
+
+    def consult_cancel(self, command: Command) -> Reply:
+        """Attended transfer abandoned: drop the consulted party, back to the caller."""
+        return self._decide(command, "cancel")
 
     def _check_outbound_blacklist(self, number: str) -> None:
         entries = self.services.config().data.get("blacklist", [])

@@ -125,6 +125,8 @@ class ApiCommands:
             "uuid_getvar": self.uuid_getvar,
             "uuid_broadcast": self.uuid_broadcast,
             "uuid_answer": self.uuid_answer,
+            "uuid_phone_event": self.uuid_phone_event,
+            "sofia_contact": self.sofia_contact,
             "uuid_exists": self.uuid_exists,
             "uuid_break": self.uuid_break,
             "uuid_park": self.uuid_park,
@@ -307,6 +309,29 @@ class ApiCommands:
             return NO_SUCH_CHANNEL
         self.switch.answer(channel)
         return "+OK\n"
+
+    def uuid_phone_event(self, argument: str, session: Channel | None) -> str:
+        """mod_sofia's phone event: "talk" makes a ringing phone answer (SIP NOTIFY talk)."""
+        parts = argument.split()
+        channel = self._channel(parts[0]) if parts else None
+        if channel is None:
+            return NO_SUCH_CHANNEL
+        event = parts[1] if len(parts) > 1 else "talk"
+        if event == "talk" and not channel.answered and channel.up:
+            self.switch.answer(channel)
+        elif event == "hold" and channel.partner is not None:
+            self.switch.hold(channel.partner)
+        return "+OK\n"
+
+    def sofia_contact(self, argument: str, session: Channel | None) -> str:
+        """The registered contact of a user, or error/user_not_registered (no newline)."""
+        user = (argument.split()[0] if argument else "").split("@", 1)[0]
+        if "/" in user:
+            user = user.rsplit("/", 1)[-1]
+        endpoint = self.switch.endpoints.get(user)
+        if endpoint is None or not endpoint.registered:
+            return "error/user_not_registered"
+        return f"sofia/internal/sip:{endpoint.user}@{endpoint.host}:{endpoint.port}"
 
     def uuid_break(self, argument: str, session: Channel | None) -> str:
         channel = self._channel(argument.split()[0]) if argument else None

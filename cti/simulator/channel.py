@@ -242,6 +242,9 @@ class Channel:
         self.wakeup = gevent.event.Event()
         self.break_requested = False
         self.transfer_target: tuple[str, str, str] | None = None
+        # Set when this B leg is transferred out of a bridge: the A leg's bridge ends.
+        self.left_bridge = False
+        self.bridged_as_b = False
         self.bridge_request: Channel | None = None
         self.destroy_holds = 0
         self.destroy_release = gevent.event.Event()

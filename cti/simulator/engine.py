@@ -1293,16 +1293,21 @@ class Switch:
         for party in (a_leg.party, b_leg.party):
             if party is not None and hasattr(party, "on_bridge"):
                 party.on_bridge(a_leg, b_leg)
-        while a_leg.up and b_leg.up and not a_leg.pending_work():
-            reason = a_leg.wait(None, until_private=True, until=lambda: b_leg.down)
+        b_leg.bridged_as_b = True
+        while a_leg.up and b_leg.up and not a_leg.pending_work() and not b_leg.left_bridge:
+            reason = a_leg.wait(
+                None, until_private=True, until=lambda: b_leg.down or b_leg.left_bridge
+            )
             if reason == "private":
                 self._parse_private_events(a_leg)
             elif reason == "break" and not a_leg.pending_work():
                 a_leg.break_requested = False
-        if b_leg.up:
+        if b_leg.up and not b_leg.left_bridge:
             # The A leg hung up or was transferred away: FreeSWITCH hangs the B leg up
             # before it reports the unbridge.
             self.hangup(b_leg, a_leg.hangup_cause or "NORMAL_CLEARING")
+        b_leg.left_bridge = False
+        b_leg.bridged_as_b = False
         a_leg.set_variable("last_bridge_hangup_cause", b_leg.hangup_cause)
         a_leg.set_variable("bridge_hangup_cause", b_leg.hangup_cause)
         a_leg.fire("CHANNEL_UNBRIDGE", before=ids)
@@ -1411,6 +1416,12 @@ class Switch:
             channel.other_type = None
             channel.set_variable("transfer_source", new_profile.transfer_source)
         channel.transfer_target = (destination, dialplan, context)
+        partner = channel.partner
+        if partner is not None and channel.bridged_as_b:
+            # A B leg transferred out of its bridge ends the A leg's bridge (which then goes
+            # on with its own applications); the B leg keeps its call.
+            channel.left_bridge = True
+            partner.signal()
         channel.signal()
 
     def _do_transfer(self, channel: Channel) -> None:
@@ -1418,13 +1429,21 @@ class Switch:
         channel.transfer_target = None
         channel.break_requested = False
         assert target is not None
-        destination, _, context = target
+        destination, dialplan, context = target
         channel.set_variable("max_forwards", "69")
         if channel.answered:
             channel.running_state = "CS_ROUTING"
             channel.set_callstate("RINGING")
         channel.set_running_state("CS_ROUTING", 2)
-        apps = self._route(channel)
+        if dialplan == "inline":
+            # mod_dialplan_inline: "app:data,app:data" runs as given, no lookup.
+            apps = [
+                (app, data)
+                for app, _, data in (part.partition(":") for part in destination.split(","))
+                if app
+            ]
+        else:
+            apps = self._route(channel)
         channel.pending_apps = apps
 
     def hold(self, channel: Channel) -> bool:

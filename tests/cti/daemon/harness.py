@@ -226,6 +226,10 @@ class Center:
         command = Command(
             action, user_id=user_id, roles=tuple(roles), args=args, request_id=uuid.uuid4().hex
         )
+        try:  # as CommandClient does: the group exists before the first request
+            self.redis.xgroup_create(COMMAND_STREAM, "cti", id="$", mkstream=True)
+        except redis.ResponseError:
+            pass
         self.redis.xadd(COMMAND_STREAM, command.to_fields())
         raw = wait_for(
             lambda: self.redis.lpop(REPLY_PREFIX + command.request_id),

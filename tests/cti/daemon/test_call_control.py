@@ -1,0 +1,192 @@
+"""Call control from the desk and the wallboard, end to end through the simulator."""
+
+import pytest
+from django.db import transaction
+
+from cti.simulator.parties import SimulatedCaller
+from telephony import models as m
+from tests.cti.daemon.harness import wait_for
+from tests.cti.daemon.test_inbound_path import configure
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
+
+DIDS = [{"number": "12329", "flow": "hotline", "language": "zh"}]
+
+
+def connected_call(center, make_user, agents=2, **endpoint):
+    """Two agents logged in; a caller talking to the first; returns what the test needs."""
+    _queue, users, rows = configure(make_user, agents=agents, strategy="top_down")
+    center.start(dids=DIDS, extensions=[a.extension for a in rows])
+    phones = [
+        center.simulator.add_endpoint(a.extension, answer_delay=0.5, **endpoint) for a in rows
+    ]
+    for user in users:
+        assert center.command("login", user.id, ready=True).accepted
+    caller = SimulatedCaller(center.simulator, caller_id_number="13800138000")
+    caller.dial("12329", context="public")
+    wait_for(
+        lambda: center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "bridged",
+        20,
+        what="the call to reach agent 1\n" + center.logs(),
+    )
+    return users, rows, phones, caller
+
+
+def test_hold_and_resume_and_illegal_requests(center, make_user):
+    users, rows, _phones, caller = connected_call(center, make_user)
+    reply = center.command("resume", users[0].id)
+    assert not reply.accepted and reply.code == "illegal_state"
+    assert center.command("hold", users[0].id).accepted
+    wait_for(lambda: "CHANNEL_HOLD" in caller.events, 10, what="hold")
+    assert center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "held"
+    assert center.command("resume", users[0].id).accepted
+    wait_for(lambda: "CHANNEL_UNHOLD" in caller.events, 10, what="resume")
+    # The second agent has no call: it cannot act on the first agent's.
+    reply = center.command("hangup", users[1].id)
+    assert not reply.accepted and reply.code == "no_call"
+
+
+def test_blind_transfer_to_another_agent(center, make_user):
+    users, rows, phones, caller = connected_call(center, make_user)
+    assert center.command("transfer", users[0].id, kind="agent", target=rows[1].id).accepted
+    wait_for(
+        lambda: center.agent_status(rows[1].id) == "talking",
+        20,
+        what="agent 2 takes the transferred call\n" + center.logs(),
+    )
+    assert center.agent_status(rows[0].id) in ("wrap_up", "ready")
+    assert not caller.hung_up.is_set()
+
+
+def test_attended_transfer_complete(center, make_user):
+    users, rows, phones, caller = connected_call(center, make_user)
+    assert center.command("consult", users[0].id, kind="agent", target=rows[1].id).accepted
+    wait_for(
+        lambda: phones[1].channels and phones[1].channels[-1].answered,
+        20,
+        what="the consulted agent answers\n" + center.logs(),
+    )
+    assert center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "transferring"
+    assert center.agent_status(rows[1].id) == "busy"
+    assert center.command("consult_complete", users[0].id).accepted
+    wait_for(
+        lambda: center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "conference",
+        20,
+        what="the caller joins the consulted agent\n" + center.logs(),
+    )
+    # The first agent is done; the consulted agent ends the call later.
+    wait_for(lambda: center.agent_status(rows[0].id) in ("wrap_up", "ready"), 15, what="wrap")
+    center.simulator.hangup(phones[1].channels[-1].uuid)
+    wait_for(lambda: center.facts("call_ended"), 30, what="CDR\n" + center.logs())
+    assert center.facts("call_ended")[0]["agent_id"] == rows[1].id
+    wait_for(lambda: center.agent_status(rows[1].id) == "ready", 15, what="consulted agent free")
+
+
+def test_attended_transfer_cancel_returns_to_the_agent(center, make_user):
+    users, rows, phones, caller = connected_call(center, make_user)
+    assert center.command("consult", users[0].id, kind="agent", target=rows[1].id).accepted
+    wait_for(lambda: phones[1].channels and phones[1].channels[-1].answered, 20, what="answer")
+    assert center.command("consult_cancel", users[0].id).accepted
+    wait_for(
+        lambda: center.agent_status(rows[1].id) == "ready",
+        20,
+        what="the consulted agent is free again\n" + center.logs(),
+    )
+    wait_for(
+        lambda: center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "conference",
+        20,
+        what="the caller back with the agent",
+    )
+    assert center.agent_status(rows[0].id) == "talking"
+
+
+def test_three_way_conference(center, make_user):
+    users, rows, phones, caller = connected_call(center, make_user)
+    assert center.command("conference", users[0].id, kind="agent", target=rows[1].id).accepted
+    wait_for(lambda: phones[1].channels and phones[1].channels[-1].answered, 20, what="answer")
+    wait_for(
+        lambda: center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "conference",
+        20,
+        what="three parties\n" + center.logs(),
+    )
+    room = center.simulator.conferences.conferences[f"cc-{caller.uuid}"]
+    wait_for(lambda: len(room.members) == 3, 10, what="three members")
+
+
+def test_answer_from_the_desk(center, make_user):
+    _queue, users, rows = configure(make_user, agents=1)
+    center.start(dids=DIDS, extensions=["1001"])
+    phone = center.simulator.add_endpoint("1001", mode="no_answer")
+    assert center.command("login", users[0].id, ready=True).accepted
+    caller = SimulatedCaller(center.simulator, caller_id_number="13800138001")
+    caller.dial("12329", context="public")
+    wait_for(lambda: center.agent_status(rows[0].id) == "offered", 20, what="offer")
+    wait_for(lambda: phone.channels, 10, what="ringing")
+    assert center.command("answer", users[0].id).accepted
+    wait_for(lambda: center.agent_status(rows[0].id) == "talking", 10, what="answered")
+
+
+def test_click_to_dial_checks_the_outbound_blacklist(center, make_user):
+    _queue, users, rows = configure(make_user, agents=1)
+    with transaction.atomic():
+        m.BlacklistEntry.objects.create(
+            pattern="1390000", match="prefix", direction="out", reason="do not call"
+        )
+    center.start(dids=DIDS, extensions=["1001"])
+    phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
+    assert center.command("login", users[0].id, ready=False, reason="rest").accepted
+    wait_for(
+        lambda: (
+            center.redis.get("cc:config:version")
+            and center.command("dial", users[0].id, number="13900001234").code == "blacklisted"
+        ),
+        10,
+        what="blacklist",
+    )
+    reply = center.command("dial", users[0].id, number="13700001234")
+    assert reply.accepted, reply
+    wait_for(lambda: phone.channels, 10, what="the agent's phone rings first")
+
+
+def test_supervisor_actions_are_limited_to_their_groups_and_audited(center, make_user):
+    users, rows, phones, caller = connected_call(center, make_user)
+    supervisor = make_user("boss", "supervisor")
+    outsider = make_user("other", "supervisor")
+    with transaction.atomic():
+        m.AgentGroup.objects.get(name="热线").supervisors.add(supervisor)
+        m.Agent.objects.create(
+            employee_number="9001", name="班长", extension="9001", user=supervisor
+        )
+    center.simulator.add_endpoint("9001", answer_delay=0.2)
+    wait_for(
+        lambda: (
+            center.command("listen", outsider.id, roles=("supervisor",), agent_id=rows[0].id).code
+            == "not_your_agent"
+        ),
+        10,
+        what="outsider refused",
+    )
+    assert center.command("barge", users[1].id, agent_id=rows[0].id).code == "not_a_supervisor"
+    reply = wait_for(
+        lambda: (
+            (
+                r := center.command(
+                    "barge", supervisor.id, roles=("supervisor",), agent_id=rows[0].id
+                )
+            ).accepted
+            and r
+        ),
+        10,
+        what="barge accepted",
+    )
+    assert reply.data["call_uuid"] == caller.uuid
+    assert center.command(
+        "force_busy", supervisor.id, roles=("supervisor",), agent_id=rows[1].id
+    ).accepted
+    assert center.agent_status(rows[1].id) == "busy"
+    assert center.command(
+        "force_hangup", supervisor.id, roles=("supervisor",), agent_id=rows[0].id
+    ).accepted
+    assert caller.wait_hangup(10)
+    audit = [(f["action"], f["result"]) for f in center.facts("supervisor_action")]
+    assert ("barge", "ok") in audit and ("busy", "ok") in audit and ("hangup", "ok") in audit
