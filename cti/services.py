@@ -86,13 +86,14 @@ class AcdPort:
         self, handler: InboundCallHandler, queue: dict[str, Any], hints: dict[str, Any]
     ) -> tuple[int, ...] | None:
         call = handler.call
+        owner = hints.get("owner_agent_id") or call.variables.get("owner_agent_id")
         last_agent, last_at = self.last_agent(call.caller_number, queue)
         waiting = self.router.new_call(
             call.uuid,
             queue["code"],
             call.caller_number,
             vip_level=int(hints.get("vip_level", call.vip_level) or 0),
-            owner_agent_id=hints.get("owner_agent_id") or call.variables.get("owner_agent_id"),
+            owner_agent_id=owner if isinstance(owner, int) else None,
             last_agent_id=last_agent,
             last_served_at=last_at,
             extra_skills=hints.get("skills") or {},
@@ -228,6 +229,9 @@ class CallServices:
             return None
         if card.get("id"):
             call.customer_id = int(card["id"])
+        call.vip_level = int(card.get("vip_level") or 0)
+        if card.get("owner_agent_id"):
+            call.variables["owner_agent_id"] = int(card["owner_agent_id"])
         return card
 
     def recording_saved(self, call) -> None:

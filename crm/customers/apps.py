@@ -8,3 +8,8 @@ class CustomersConfig(AppConfig):
     name = "crm.customers"
     label = "customers"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from crm.customers.routing import connect_signals
+
+        connect_signals()

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 
 from crm.customers.models import Customer
+from crm.customers.routing import caller_id_spellings
 
 HISTORY_LIMIT = 50
 
@@ -63,22 +63,6 @@ def _has_field(model, name: str) -> bool:
     except FieldDoesNotExist:
         return False
     return True
-
-
-def caller_id_spellings(e164_numbers: list[str]) -> set[str]:
-    """How the switch may present each number as a caller ID: +86…, 86…, 0086…, national."""
-    spellings: set[str] = set()
-    for number in e164_numbers:
-        spellings.add(number)
-        try:
-            parsed = phonenumbers.parse(number, None)
-        except phonenumbers.NumberParseException:
-            continue
-        national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-        digits = "".join(ch for ch in national if ch.isdigit())
-        spellings.update({number.lstrip("+"), "00" + number.lstrip("+"), digits})
-        spellings.add(str(parsed.national_number))
-    return spellings
 
 
 def _calls_of(numbers: list[str]) -> list[Any]:

@@ -81,6 +81,7 @@ class InboundCallHandler:
         self.pressed: list[str] = []
         self.pending_action: dict[str, Any] | None = None
         self.hangup_by = ""
+        self.customer: dict[str, str] | None = None
         self.consult_leg: str | None = None
         self.consult_agent: int | None = None
         self.consult_decision: str | None = None
@@ -194,6 +195,8 @@ class InboundCallHandler:
         call = self.call
         call.queue = queue_code
         call.queued_at = time.time()
+        # The caller's card (owner agent, VIP level) shapes the routing, and pops on the desk.
+        self.customer = services.customer_card(call)
         self._move(S.QUEUED)
         reservation = services.acd.enter(self, queue, hints)
         position = services.acd.position(call.uuid) or 1
@@ -344,7 +347,7 @@ class InboundCallHandler:
                 if len(legs) == 1
                 else f"[origination_uuid={leg}]user/{extension}"
             )
-            services.notifier.screen_pop(agent_id, call, services.customer_card(call))
+            services.notifier.screen_pop(agent_id, call, self.customer)
         single = f",origination_uuid={next(iter(legs.values()))}" if len(legs) == 1 else ""
         dial = (
             f"{{originate_timeout={timeout},ignore_early_media=true,cc_call_uuid={call.uuid},"

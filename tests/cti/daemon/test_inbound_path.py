@@ -131,3 +131,29 @@ def test_caller_who_hangs_up_in_the_queue_is_an_abandoned_call(center, make_user
     abandoned = center.facts("call_abandoned")[0]
     assert abandoned["queue"] == "hotline" and abandoned["position"] == 1
     assert abandoned["wait_seconds"] > 0
+
+
+def test_a_customer_with_an_owner_agent_reaches_that_agent_first(center, make_user):
+    from crm.customers.services import create_customer
+
+    _queue, users, agents = configure(make_user, strategy="top_down")
+    with transaction.atomic():
+        create_customer(name="王五", phones=["13600136000"], owner=agents[1], vip_level="gold")
+    card = center.redis.hgetall("cc:customer:phone:13600136000")
+    assert card["owner_agent_id"] == str(agents[1].id) and card["vip_level"] == "2"
+    center.start(
+        dids=[{"number": "12329", "flow": "hotline", "language": "zh"}], extensions=["1001", "1002"]
+    )
+    for extension in ("1001", "1002"):
+        center.simulator.add_endpoint(extension, answer_delay=0.5)
+    for user in users:
+        assert center.command("login", user.id, ready=True).accepted
+    caller = SimulatedCaller(center.simulator, caller_id_number="13600136000")
+    caller.dial("12329", context="public")
+    # top_down would pick 1001; the customer's owner 1002 is ready, so the call goes there.
+    wait_for(
+        lambda: center.agent_status(agents[1].id) == "talking",
+        20,
+        what="the owner agent takes the call\n" + center.logs(),
+    )
+    assert center.agent_status(agents[0].id) == "ready"
