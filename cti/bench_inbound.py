@@ -67,6 +67,7 @@ PERSISTER_GROUP = "persister"
 ESL_PASSWORD = "ClueCon"
 # Names the benchmark's queue, and so its whole center, in the database.
 QUEUE_PREFIX = "bench-inbound-"
+IVR_FLOW_PREFIX = "bench-ivr-"
 
 # Every prompt file the daemon may play on this path; stand-ins are short silent WAVs.
 DAEMON_PROMPTS = (
@@ -114,6 +115,10 @@ class CenterShape:
     wrap_up_seconds: int = 1
     ring_timeout_seconds: int = 60
     survey_key: str = "1"
+    # "queue": the DID's flow is the queue code (no IVR). "ivr": the shipped hotline flow
+    # (greeting, blacklist check, business hours, menu) where the caller presses menu_key.
+    variant: str = "queue"
+    menu_key: str = "0"
     # A caller still up after this long (simulated) gives up: a stuck call ends as failed.
     caller_patience: float = 120.0
 
@@ -131,6 +136,8 @@ class ProvisionedCenter:
     agent_ids: list[int]
     user_ids: list[int]
     extensions: list[str]
+    # The DID's flow: the queue code, or the IVR flow made for the run.
+    flow: str = ""
 
 
 def _free_extensions(count: int, taken: set[str], start: int = 700_000) -> list[str]:
@@ -195,7 +202,10 @@ def provision_center(shape: CenterShape) -> ProvisionedCenter:
             max_wait_seconds=600,
             leave_message_key="",
         )
-        did_row = m.DID.objects.create(number=did, name="bench", flow=queue_code, language="zh")
+        flow = queue_code
+        if shape.variant == "ivr":
+            flow = publish_ivr_flow(token, queue_code)
+        did_row = m.DID.objects.create(number=did, name="bench", flow=flow, language="zh")
     publish_snapshot()
     return ProvisionedCenter(
         token=token,
@@ -207,7 +217,45 @@ def provision_center(shape: CenterShape) -> ProvisionedCenter:
         agent_ids=[agent.id for agent in agents],
         user_ids=[user.id for user in users],
         extensions=extensions,
+        flow=flow,
     )
+
+
+SHIPPED_IVR_FLOW = ROOT / "ivr_scripts" / "flows" / "hotline_12329.json"
+
+
+def ivr_flow_definition(code: str, queue_code: str) -> dict[str, Any]:
+    """The shipped hotline flow under another code, its agent option sending to our queue."""
+    definition = json.loads(SHIPPED_IVR_FLOW.read_text(encoding="utf-8"))
+    definition["code"] = code
+    definition["name"] = f"bench {code}"
+    for node in definition["nodes"].values():
+        if node.get("type") == "queue":
+            # Our agents have no skills: the shipped flow asks for housing-fund agents.
+            node["queue"] = queue_code
+            node["skills"] = []
+    return definition
+
+
+def flow_prompt_ids(definition: dict[str, Any]) -> set[str]:
+    """Every prompt id a flow may play (plain ids; files and tone streams are left out)."""
+    found: set[str] = set()
+    for node in definition["nodes"].values():
+        for key, value in node.items():
+            if key.endswith("prompts") and isinstance(value, list):
+                found.update(item for item in value if isinstance(item, str))
+    return found
+
+
+def publish_ivr_flow(token: str, queue_code: str) -> str:
+    """Save the run's copy of the shipped flow as the admin screens do and publish it."""
+    from ivr.services import save_flow_version
+    from ivr.snapshot import publish_flow_snapshot
+
+    code = f"{IVR_FLOW_PREFIX}{token}"
+    save_flow_version(ivr_flow_definition(code, queue_code))
+    publish_flow_snapshot()
+    return code
 
 
 def _chunks(items: list[Any], size: int = 2_000) -> Iterator[list[Any]]:
@@ -236,6 +284,12 @@ def remove_center(center: ProvisionedCenter, call_uuids: list[str], publish: boo
     for chunk in _chunks(center.agent_ids):
         history.AgentStateChange.objects.filter(agent_id__in=chunk).delete()
     m.DID.objects.filter(id=center.did_id).delete()
+    if center.flow.startswith(IVR_FLOW_PREFIX):
+        from ivr import models as ivr_models
+        from ivr.snapshot import publish_flow_snapshot
+
+        ivr_models.Flow.objects.filter(code=center.flow).delete()
+        publish_flow_snapshot()
     m.Queue.objects.filter(id=center.queue_id).delete()
     m.GroupMembership.objects.filter(group_id=center.group_id).delete()
     m.Agent.objects.filter(id__in=center.agent_ids).delete()
@@ -263,6 +317,7 @@ def remove_stale_centers() -> int:
             group_id=queue.group_id,
             queue_id=queue.id,
             did_id=did.id if did else 0,
+            flow=did.flow if did else "",
             agent_ids=list(
                 m.GroupMembership.objects.filter(group_id=queue.group_id).values_list(
                     "agent_id", flat=True
@@ -283,10 +338,10 @@ def remove_stale_centers() -> int:
     return removed
 
 
-def write_prompts(directory: Path, seconds: float) -> None:
+def write_prompts(directory: Path, seconds: float, extra: Iterable[str] = ()) -> None:
     """Silent 8 kHz WAVs standing in for the synthesized prompts, in both languages."""
     for language in ("zh", "en"):
-        for prompt in DAEMON_PROMPTS:
+        for prompt in sorted({*DAEMON_PROMPTS, *extra}):
             path = directory / language / f"{prompt}.wav"
             path.parent.mkdir(parents=True, exist_ok=True)
             with wave.open(str(path), "wb") as wav:
@@ -443,10 +498,11 @@ class BenchCaller(SimulatedCaller):
     """A caller that notes when it reached an agent and ended, and answers the survey."""
 
     def __init__(
-        self, simulator: SwitchSimulator, number: str, survey_key: str, outcome: CallOutcome
+        self, simulator: SwitchSimulator, number: str, shape: CenterShape, outcome: CallOutcome
     ) -> None:
         super().__init__(simulator, caller_id_number=number, user=number)
-        self.survey_key = survey_key
+        self.survey_key = shape.survey_key
+        self.menu_key = shape.menu_key
         self.outcome = outcome
         self.on_end: Callable[[BenchCaller], None] | None = None
 
@@ -463,6 +519,8 @@ class BenchCaller(SimulatedCaller):
         # Only the prompt is kept, not the list of every prompt: the load is long.
         if "survey_intro" in path:
             self.press(self.survey_key)
+        elif "main_menu" in path:
+            self.press(self.menu_key)
 
 
 class OpenLoopLoad:
@@ -504,7 +562,7 @@ class OpenLoopLoad:
         self._number += 1
         number = f"1390{self._number:07d}"
         outcome = CallOutcome(uuid="", placed_at=time.monotonic())
-        caller = BenchCaller(self.simulator, number, self.shape.survey_key, outcome)
+        caller = BenchCaller(self.simulator, number, self.shape, outcome)
         caller.on_end = self._ended
         caller.hangup_after_answer(self.shape.caller_patience)
         caller.dial(self.did, context="public")
@@ -881,6 +939,7 @@ class InboundRun:
             "answer_delay_sim_s": shape.answer_delay,
             "talk_time_sim_s": shape.talk_time,
             "wrap_up_s": shape.wrap_up_seconds,
+            "variant": shape.variant,
         }
 
     def start(self) -> str | None:
@@ -891,7 +950,10 @@ class InboundRun:
         if int(self.client.connection_pool.connection_kwargs.get("db", 0)) == 0:
             return "refusing to run on Redis database 0"
         shape, client = self.shape, self.client
-        write_prompts(self.workdir / "prompts", shape.prompt_seconds)
+        extra_prompts = set()
+        if shape.variant == "ivr":
+            extra_prompts = flow_prompt_ids(ivr_flow_definition("bench", "bench"))
+        write_prompts(self.workdir / "prompts", shape.prompt_seconds, extra_prompts)
         self.result["stale_centers_removed"] = remove_stale_centers()
         center = self.center = provision_center(shape)
         env = dict(
@@ -913,9 +975,7 @@ class InboundRun:
         self.simulator = SwitchSimulator(
             port=0,
             password=ESL_PASSWORD,
-            dialplan_xml=render_dialplan(
-                daemon_port, center.did, center.queue_code, center.extensions
-            ),
+            dialplan_xml=render_dialplan(daemon_port, center.did, center.flow, center.extensions),
             speed=shape.speed,
             recordings_dir=str(self.workdir / "recordings"),
         ).start()
@@ -1034,6 +1094,7 @@ def measure_inbound(
     profile_path: str = "",
     keep_dir: str = "",
     speed: float | None = None,
+    variant: str = "queue",
 ) -> dict[str, Any]:
     """Drive inbound calls through simulator, daemon and persister; see the module docstring.
 
@@ -1041,12 +1102,17 @@ def measure_inbound(
     and the fact audit come on top. ``agents`` defaults to enough seats for ``target_cps``;
     ``speed`` is the simulator's time factor (1 by default). With ``profile_path``, py-spy
     (if installed) records the daemon during the load. With ``keep_dir``, the daemon's and
-    persister's logs and the recordings are written there and kept. Returns the three
-    metrics, the steps, the fact audit, CPU use and timings.
+    persister's logs and the recordings are written there and kept. ``variant`` "ivr" runs
+    the shipped hotline IVR flow (the caller presses 0 for an agent) before the queue.
+    Returns the three metrics, the steps, the fact audit, CPU use and timings.
     """
+    if variant not in ("queue", "ivr"):
+        raise ValueError(f"variant must be 'queue' or 'ivr', not {variant!r}")
     plan = make_plan(target_cps, seconds, quick)
     shape = CenterShape(agents=1, speed=speed or CenterShape.speed)
-    shape = CenterShape(agents=agents or seats_for(max(plan.rates), shape), speed=shape.speed)
+    shape = CenterShape(
+        agents=agents or seats_for(max(plan.rates), shape), speed=shape.speed, variant=variant
+    )
     workdir = Path(keep_dir or tempfile.mkdtemp(prefix="bench-inbound-"))
     workdir.mkdir(parents=True, exist_ok=True)
     run = InboundRun(redis_url, database_url, shape, workdir)

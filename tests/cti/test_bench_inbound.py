@@ -8,6 +8,8 @@ from django.db import connection
 from cti import bench_inbound as bench
 from cti.facts import FactWriter
 from cti.persister import Persister
+from ivr.models import Flow
+from ivr_scripts.flow import validate_flow
 from telephony import models as telephony
 
 pytestmark = pytest.mark.timeout(90)
@@ -75,15 +77,32 @@ def test_the_audit_counts_facts_missing_from_the_database(redis_client):
     assert after.lost == 0 and sum(after.emitted.values()) == 4
 
 
+def test_the_ivr_variant_is_the_shipped_flow_sending_its_agent_option_to_our_queue():
+    definition = bench.ivr_flow_definition("bench-ivr-test", "bench-inbound-test")
+    assert validate_flow(definition) == []
+    queues = [n for n in definition["nodes"].values() if n["type"] == "queue"]
+    assert queues and all(n["queue"] == "bench-inbound-test" and not n["skills"] for n in queues)
+    menu = definition["nodes"]["main_menu"]
+    assert menu["options"]["0"] == "to_agent"  # the key the bench caller presses
+    assert {"welcome_12329", "main_menu"} <= bench.flow_prompt_ids(definition)
+
+
 @pytest.mark.django_db(transaction=True)  # the persister subprocess must see the rows
-def test_a_quick_run_is_well_formed_and_leaves_nothing_behind(redis_client, settings, tmp_path):
+@pytest.mark.parametrize("variant", ["queue", "ivr"])
+def test_a_quick_run_is_well_formed_and_leaves_nothing_behind(redis_client, settings, variant):
     database = connection.settings_dict
     database_url = (
         f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
         f"{database['PORT'] or 5432}/{database['NAME']}"
     )
     result = bench.measure_inbound(
-        settings.REDIS_URL, database_url, target_cps=3, seconds=2.0, quick=True, agents=4
+        settings.REDIS_URL,
+        database_url,
+        target_cps=3,
+        seconds=2.0,
+        quick=True,
+        agents=4,
+        variant=variant,
     )
     assert result.get("reason") is None or "kept up" in result["reason"], result
     for key in ("sim_inbound_cps_sustained", "sim_lost_facts", "daemon_peak_rss_mb", "steps"):
@@ -97,3 +116,6 @@ def test_a_quick_run_is_well_formed_and_leaves_nothing_behind(redis_client, sett
     # The configuration it made is gone again.
     assert not telephony.Agent.objects.filter(name__startswith="bench ").exists()
     assert not telephony.Queue.objects.filter(code__startswith="bench-inbound-").exists()
+    assert not Flow.objects.filter(code__startswith="bench-ivr-").exists()
+    if variant == "ivr":
+        assert result["facts_by_kind"].get("ivr_path", 0) >= 1
