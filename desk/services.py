@@ -32,8 +32,12 @@ POP_KEY = "cc:desk:pop:"
 POP_TTL_SECONDS = 3600
 RETURN_LOOKBACK_DAYS = 7
 
+# Not a daemon code: the web tier could not reach Redis to ask.
+UNAVAILABLE = "unavailable"
+
 # The daemon's stable rejection codes, said for people (cti.control.protocol.Reason).
 REASON_MESSAGES = {
+    UNAVAILABLE: gettext_lazy("The call-control service cannot be reached."),
     Reason.UNKNOWN_ACTION: gettext_lazy("The call-control service does not offer this yet."),
     Reason.BAD_ARGUMENTS: gettext_lazy("The request is incomplete or malformed."),
     Reason.NOT_AN_AGENT: gettext_lazy("Your account is not linked to an agent seat."),
@@ -82,12 +86,27 @@ def present_reply(reply: Reply) -> DeskReply:
     return DeskReply(False, reply.code, reason_message(reply.code), reply.message, reply.data)
 
 
+def command_client(redis_url: str, timeout_seconds: float) -> CommandClient:
+    """A command client whose socket outlives the reply wait (BLPOP blocks that long)."""
+    connection = redis.Redis.from_url(
+        redis_url, decode_responses=True, socket_timeout=timeout_seconds + 5
+    )
+    return CommandClient(connection, timeout_seconds=timeout_seconds)
+
+
 def send_command(
     client: CommandClient, user, action: str, args: dict[str, Any] | None = None
 ) -> DeskReply:
-    """Send one request as `user` (roles included: the daemon authorizes) and wait."""
+    """Send one request as `user` (roles included: the daemon authorizes) and wait.
+
+    Redis trouble is a reply too (never an error page): the desk shows it like a rejection.
+    """
     command = Command(action, user_id=user.pk, roles=tuple(sorted(user.roles)), args=args or {})
-    return present_reply(client.send(command))
+    try:
+        reply = client.send(command)
+    except redis.RedisError as error:
+        return DeskReply(False, UNAVAILABLE, str(REASON_MESSAGES[UNAVAILABLE]), str(error), {})
+    return present_reply(reply)
 
 
 def is_agent_action(action: str) -> bool:

@@ -3,60 +3,61 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from cti.control.protocol import ACTIONS
 
 
 def state_labels() -> dict[str, str]:
     return {
-        "logged_out": _("Logged out"),
-        "ready": _("Ready"),
-        "busy": _("Busy"),
-        "offered": _("Ringing"),
-        "talking": _("Talking"),
-        "wrap_up": _("Wrap-up"),
+        "logged_out": pgettext("agent state", "Logged out"),
+        "ready": pgettext("agent state", "Ready"),
+        "busy": pgettext("agent state", "Busy"),
+        "offered": pgettext("agent state", "Ringing"),
+        "talking": pgettext("agent state", "Talking"),
+        "wrap_up": pgettext("agent state", "Wrap-up"),
     }
 
 
 def call_state_labels() -> dict[str, str]:
     return {
-        "arrived": _("Arriving"),
-        "ivr": _("In the IVR"),
-        "queued": _("Waiting in queue"),
-        "offered": _("Ringing"),
-        "bridged": _("Connected"),
-        "held": _("On hold"),
-        "transferring": _("Transferring"),
-        "conference": _("Three-way call"),
-        "survey": _("Satisfaction survey"),
-        "voicemail": _("Leaving a message"),
-        "ended": _("Ended"),
+        "arrived": pgettext("call state", "Arriving"),
+        "ivr": pgettext("call state", "In the IVR"),
+        "queued": pgettext("call state", "Waiting in queue"),
+        "offered": pgettext("call state", "Ringing"),
+        "bridged": pgettext("call state", "Connected"),
+        "held": pgettext("call state", "On hold"),
+        "transferring": pgettext("call state", "Transferring"),
+        "conference": pgettext("call state", "In conference"),
+        "survey": pgettext("call state", "Satisfaction survey"),
+        "voicemail": pgettext("call state", "Leaving a message"),
+        "ended": pgettext("call state", "Ended"),
     }
 
 
 def action_labels() -> dict[str, str]:
     labels = {
-        "login": _("Log in to phone"),
-        "logout": _("Log out of phone"),
-        "ready": _("Ready"),
-        "busy": _("Busy"),
-        "answer": _("Answer"),
-        "hangup": _("Hang up"),
-        "hold": _("Hold"),
-        "resume": _("Resume"),
-        "transfer": _("Blind transfer"),
-        "consult": _("Consult (attended)"),
-        "consult_complete": _("Complete transfer"),
-        "consult_cancel": _("Back to caller"),
-        "conference": _("Three-way call"),
-        "dial": _("Call"),
-        "listen": _("Listen"),
-        "whisper": _("Whisper"),
-        "barge": _("Barge in"),
-        "force_hangup": _("Force hang-up"),
-        "force_logout": _("Force logout"),
-        "force_busy": _("Force busy"),
-        "force_ready": _("Force ready"),
+        "login": pgettext("call control", "Log in to phone"),
+        "logout": pgettext("call control", "Log out of phone"),
+        "ready": pgettext("call control", "Ready"),
+        "busy": pgettext("call control", "Busy"),
+        "answer": pgettext("call control", "Answer"),
+        "hangup": pgettext("call control", "Hang up"),
+        "hold": pgettext("call control", "Hold"),
+        "resume": pgettext("call control", "Resume"),
+        "transfer": pgettext("call control", "Blind transfer"),
+        "consult": pgettext("call control", "Consult (attended)"),
+        "consult_complete": pgettext("call control", "Complete transfer"),
+        "consult_cancel": pgettext("call control", "Back to caller"),
+        "conference": pgettext("call control", "Three-way call"),
+        "dial": pgettext("call control", "Call"),
+        "listen": pgettext("call control", "Listen"),
+        "whisper": pgettext("call control", "Whisper"),
+        "barge": pgettext("call control", "Barge in"),
+        "force_hangup": pgettext("call control", "Force hang-up"),
+        "force_logout": pgettext("call control", "Force logout"),
+        "force_busy": pgettext("call control", "Force busy"),
+        "force_ready": pgettext("call control", "Force ready"),
     }
     # An action the daemon gained later is shown by its code until it gets a label.
     return {action: labels.get(action, action) for action in ACTIONS}

@@ -22,11 +22,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from config.redis import get_redis
 from crm.customers.errors import BusinessRuleError
 from crm.customers.services import create_customer
 from crm.records.services import create_service_record, unfinished_service_records
-from cti.control.client import CommandClient
 from desk import services
 from desk.forms import NewCustomerForm, ServiceRecordForm
 from desk.text import page_text
@@ -91,7 +89,7 @@ def command(request: HttpRequest, action: str) -> JsonResponse:
         return JsonResponse({"accepted": False, "code": "bad_arguments"}, status=400)
     if not isinstance(args, dict):
         return JsonResponse({"accepted": False, "code": "bad_arguments"}, status=400)
-    client = CommandClient(get_redis(), timeout_seconds=COMMAND_TIMEOUT_SECONDS)
+    client = services.command_client(settings.REDIS_URL, COMMAND_TIMEOUT_SECONDS)
     reply = services.send_command(client, request.user, action, args)
     return JsonResponse(reply.as_dict())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -11,10 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.rules import is_admin, is_supervisor
-from config.redis import get_redis
-from cti.control.client import CommandClient
 from cti.control.protocol import SUPERVISOR_ACTIONS
-from desk.services import agent_of
+from desk.services import agent_of, command_client
 from desk.text import page_text
 from wallboard import services
 
@@ -74,7 +73,7 @@ def act(request: HttpRequest, agent_id: int, action: str) -> JsonResponse:
             },
             status=403,
         )
-    client = CommandClient(get_redis(), timeout_seconds=COMMAND_TIMEOUT_SECONDS)
+    client = command_client(settings.REDIS_URL, COMMAND_TIMEOUT_SECONDS)
     reply = services.supervise(
         client, request.user, agent_id, action, request.POST.get("extension", "").strip()
     )

@@ -22,7 +22,7 @@
       transferKind: "queue",
       transferTarget: "",
       dialNumber: "",
-      consulting: false,
+      consultStarted: false,
       softphone: null,
       phoneStatus: config.phone.mode,
       live: null,
@@ -64,6 +64,11 @@
       get onCall() {
         return this.call && ["bridged", "held", "conference", "offered"].includes(this.call.state);
       },
+      // A consultation is on while the daemon holds the call in "transferring" after a
+      // consult this page started (a reload during one shows it from the call's state).
+      get consulting() {
+        return Boolean(this.call && this.call.state === "transferring" && (this.consultStarted || !this.pending));
+      },
       get held() {
         return this.call && this.call.state === "held";
       },
@@ -92,7 +97,7 @@
         } else if (event.type === "call_ended") {
           if (this.call && event.call.uuid === this.call.uuid) {
             this.call = null;
-            this.consulting = false;
+            this.consultStarted = false;
             this.prefillRecord(event.call);
           }
         } else if (event.type === "screen_pop") {
@@ -151,15 +156,15 @@
       },
       async consult() {
         const reply = await this.send("consult", { kind: this.transferKind, target: this.transferTarget });
-        if (reply.accepted) this.consulting = true;
+        if (reply.accepted) this.consultStarted = true;
       },
       async consultComplete() {
         const reply = await this.send("consult_complete");
-        if (reply.accepted) this.consulting = false;
+        if (reply.accepted) this.consultStarted = false;
       },
       async consultCancel() {
         const reply = await this.send("consult_cancel");
-        if (reply.accepted) this.consulting = false;
+        if (reply.accepted) this.consultStarted = false;
       },
       conference() {
         return this.send("conference", { kind: this.transferKind, target: this.transferTarget });

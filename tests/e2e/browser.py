@@ -1,0 +1,130 @@
+"""Chromium through Playwright in its own thread, and the web tier as a daphne subprocess.
+
+The switch simulator runs on gevent in the test's main thread, and Playwright's sync API
+blocks the thread it runs in; so the browser lives in a thread of its own and the test hands
+it one step at a time, waiting on gevent so the simulator keeps running meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gevent
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+
+
+def ensure_vendor_bundle() -> None:
+    """static/vendor is built by `npm ci && npm run build` in frontend/ (make setup does it)."""
+    if (ROOT / "static" / "vendor" / "alpine.min.js").exists():
+        return
+    frontend = ROOT / "frontend"
+    if not (frontend / "node_modules").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=frontend, check=True)
+    subprocess.run(["npm", "run", "build"], cwd=frontend, check=True)
+
+
+class WebServer:
+    """daphne serving config.asgi on a free port, on the test's database and Redis."""
+
+    def __init__(self, database_url: str, redis_url: str, log_path: Path) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.log_path = log_path
+        self._log = open(log_path, "w")
+        env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+            + ["config.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            if self.process.poll() is not None:
+                break
+            gevent.sleep(0.1)
+        raise RuntimeError("daphne did not start:\n" + self.log())
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self._log.close()
+
+
+class _Box:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+class BrowserThread:
+    """Runs `step(browser_state)` callables in the Playwright thread, one at a time."""
+
+    def __init__(self) -> None:
+        self._requests: queue.Queue = queue.Queue()
+        self.state: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._main, daemon=True)
+        self._thread.start()
+
+    def _main(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            self.state["browser"] = browser
+            while True:
+                step, box = self._requests.get()
+                if step is None:
+                    break
+                try:
+                    box.result = step(self.state)
+                except BaseException as error:  # handed back to the test thread
+                    box.error = error
+                box.done.set()
+            browser.close()
+
+    def run(self, step: Callable[[dict], Any], timeout: float = 60) -> Any:
+        box = _Box()
+        self._requests.put((step, box))
+        deadline = time.monotonic() + timeout
+        while not box.done.is_set():
+            if time.monotonic() > deadline:
+                raise TimeoutError("browser step took too long")
+            gevent.sleep(0.05)
+        if box.error is not None:
+            raise box.error
+        return box.result
+
+    def close(self) -> None:
+        self._requests.put((None, None))
+        self._thread.join(20)

@@ -1,0 +1,208 @@
+"""A working day in Chromium: an agent takes a call from the simulator, a supervisor barges.
+
+Real parts: daphne serving the project, the CTI daemon process, the switch simulator with
+the project's dialplan, PostgreSQL, Redis, Debian's Chromium.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+
+from crm.customers.models import CustomFieldDefinition
+from crm.customers.services import create_customer
+from crm.records.models import ServiceCategory, ServiceRecord
+from cti.simulator.parties import SimulatedCaller
+from telephony import models as m
+from tests.cti.daemon.harness import wait_for
+from tests.telephony.factories import AgentGroupFactory
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(240),
+]
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "pw-123456"
+
+
+def configure(make_user):
+    with transaction.atomic():
+        group = AgentGroupFactory(name="热线组")
+        m.Queue.objects.create(
+            code="hotline",
+            name="热线",
+            group=group,
+            ring_timeout_seconds=10,
+            announce_interval_seconds=30,
+        )
+        agents = {}
+        for number, name in (("1001", "安娜"), ("1002", "鲍勃")):
+            user = make_user(f"agent{number}", "agent", password=PASSWORD)
+            agent = m.Agent.objects.create(
+                employee_number=number, name=name, extension=number, user=user, wrap_up_seconds=30
+            )
+            m.GroupMembership.objects.create(agent=agent, group=group, position=int(number))
+            agents[number] = agent
+        boss = make_user("sue", "supervisor", password=PASSWORD)
+        group.supervisors.add(boss)
+        m.DID.objects.create(number="12329", flow="hotline")
+    CustomFieldDefinition.objects.create(
+        key="member_no", label="会员号", field_type="text", show_in_screen_pop=True
+    )
+    create_customer(
+        name="王小明",
+        phones=["13800138000"],
+        vip_level="gold",
+        owner=agents["1001"],
+        custom_fields={"member_no": "M-778"},
+    )
+    directory = ServiceCategory.objects.create(name="公积金")
+    kind = ServiceCategory.objects.create(name="咨询", parent=directory)
+    ServiceCategory.objects.create(name="余额查询", parent=kind)
+    return agents, boss
+
+
+def sign_in(state, name, username, base_url, path):
+    context = state["browser"].new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base_url}/login/?next={path}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{path}")
+    state[name] = page
+    return page
+
+
+def test_agent_takes_a_call_and_supervisor_barges(center, web, browser, make_user):
+    from playwright.sync_api import expect
+
+    agents, _boss = configure(make_user)
+    center.start(
+        dids=[{"number": "12329", "flow": "hotline", "language": "zh"}],
+        extensions=["1001", "1002", "1009"],
+    )
+    sim = center.simulator
+    sim.add_endpoint("1001", answer_delay=0.5)
+    consulted_phone = sim.add_endpoint("1002", answer_delay=0.5)
+    supervisor_phone = sim.add_endpoint("1009", answer_delay=0.5)
+    anna = agents["1001"]
+
+    def agent_logs_in_and_goes_ready(state):
+        page = sign_in(state, "desk", "agent1001", web.url, "/desk/")
+        expect(page.get_by_test_id("agent-state")).to_have_text("未登录")
+        page.get_by_test_id("login").click()
+        expect(page.get_by_test_id("agent-state")).to_have_text("示忙", timeout=10000)
+        page.get_by_test_id("ready").click()
+        expect(page.get_by_test_id("agent-state")).to_have_text("示闲", timeout=10000)
+
+    browser.run(agent_logs_in_and_goes_ready)
+    wait_for(lambda: center.agent_status(anna.pk) == "ready", what="ready in Redis")
+
+    caller = SimulatedCaller(sim, caller_id_number="13800138000")
+    caller.dial("12329", context="public")
+    wait_for(
+        lambda: center.agent_status(anna.pk) == "talking", 40, what="talking\n" + center.logs()
+    )
+
+    def screen_pop_shows_the_customer(state):
+        page = state["desk"]
+        expect(page.get_by_test_id("customer-name")).to_have_text("王小明", timeout=15000)
+        expect(page.get_by_test_id("customer-owner")).to_contain_text("安娜")
+        expect(page.get_by_test_id("pop-field")).to_have_text("M-778")
+        expect(page.get_by_test_id("call-caller")).to_have_text("13800138000")
+        expect(page.get_by_test_id("call-state")).to_have_text("通话中", timeout=15000)
+        page.get_by_test_id("hold").click()
+        expect(page.get_by_test_id("call-state")).to_have_text("保持中", timeout=10000)
+        page.get_by_test_id("resume").click()
+        expect(page.get_by_test_id("call-state")).to_have_text("通话中", timeout=10000)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "desk.png"), full_page=True)
+        # Attended transfer to a colleague who is not logged in: the daemon's refusal shows.
+        page.get_by_test_id("transfer-kind").select_option("agent")
+        page.get_by_test_id("transfer-target").select_option(str(agents["1002"].pk))
+        page.get_by_test_id("transfer-consult").click()
+        expect(page.get_by_test_id("last-reply")).to_contain_text(
+            "咨询转接: 当前状态下无法执行。", timeout=10000
+        )
+        expect(page.get_by_test_id("toast").last).to_contain_text("咨询转接")
+
+    browser.run(screen_pop_shows_the_customer)
+    assert center.command("login", agents["1002"].user_id, ready=True).accepted
+
+    def agent_consults_a_colleague_and_returns_to_the_caller(state):
+        page = state["desk"]
+        page.get_by_test_id("transfer-consult").click()
+        expect(page.get_by_test_id("last-reply")).to_contain_text("咨询转接: 已完成", timeout=10000)
+        expect(page.get_by_test_id("consult-cancel")).to_be_visible(timeout=10000)
+        page.get_by_test_id("consult-cancel").click()
+        expect(page.get_by_test_id("last-reply")).to_contain_text("返回客户: 已完成", timeout=10000)
+        # Back with the caller (the daemon keeps the pair in its conference room).
+        expect(page.get_by_test_id("call-state")).to_have_text(
+            re.compile("^(通话中|会议通话中)$"), timeout=15000
+        )
+
+    browser.run(agent_consults_a_colleague_and_returns_to_the_caller)
+    assert consulted_phone.channels, "the consulted colleague's phone rang"
+
+    def supervisor_sees_the_call_and_barges(state):
+        page = sign_in(state, "board", "sue", web.url, "/wallboard/")
+        row = page.locator(f"tr[data-agent='{anna.pk}']")
+        expect(row.get_by_test_id("agent-state")).to_have_text("通话中", timeout=10000)
+        expect(row.get_by_test_id("agent-call")).to_contain_text("13800138000")
+        expect(page.get_by_test_id("agent-row")).to_have_count(2)
+        expect(page.get_by_test_id("chart-states").locator("canvas")).to_have_count(1)
+        page.get_by_test_id("supervisor-extension").fill("1009")
+        row.locator("button[data-action=barge]").click()
+        expect(page.get_by_test_id("last-reply")).to_contain_text("强插", timeout=10000)
+        page.screenshot(path=str(SCREENSHOTS / "wallboard.png"), full_page=True)
+        return page.get_by_test_id("last-reply").inner_text()
+
+    barge_reply = browser.run(supervisor_sees_the_call_and_barges)
+    assert "已完成" in barge_reply, barge_reply
+    wait_for(lambda: supervisor_phone.channels, 10, what="the supervisor's phone rang")
+    wait_for(lambda: center.facts("supervisor_action"), 10, what="barge audited")
+    assert center.facts("supervisor_action")[0]["action"] == "barge"
+
+    def agent_hangs_up_and_writes_the_record(state):
+        page = state["desk"]
+        page.get_by_test_id("hangup").click()
+        expect(page.get_by_test_id("last-reply")).to_contain_text("挂断: 已完成", timeout=10000)
+        expect(page.get_by_test_id("call-panel")).to_contain_text("没有通话", timeout=15000)
+        page.get_by_test_id("category-1").select_option(label="公积金")
+        expect(page.get_by_test_id("category-2").locator("option")).to_have_count(2)
+        page.get_by_test_id("category-2").select_option(label="咨询")
+        expect(page.get_by_test_id("category-3").locator("option")).to_have_count(2)
+        page.get_by_test_id("category-3").select_option(label="余额查询")
+        page.fill("#record-form textarea[name=description]", "查询公积金余额。")
+        page.get_by_test_id("save-record").click()
+        expect(page.get_by_test_id("record-saved")).to_be_visible(timeout=10000)
+        page.get_by_test_id("ready").click()
+        expect(page.get_by_test_id("agent-state")).to_have_text("示闲", timeout=10000)
+
+    browser.run(agent_hangs_up_and_writes_the_record)
+    record = ServiceRecord.objects.get()
+    assert record.caller_number == "13800138000" and record.agent == anna
+    assert record.customer is not None and record.customer.name == "王小明"
+    assert record.call_uuid == caller.uuid
+
+    second = SimulatedCaller(sim, caller_id_number="13800138000")
+    second.dial("12329", context="public")
+    wait_for(
+        lambda: center.agent_status(anna.pk) == "talking", 40, what="second call\n" + center.logs()
+    )
+
+    def agent_transfers_the_caller_to_the_queue(state):
+        page = state["desk"]
+        expect(page.get_by_test_id("call-state")).to_have_text("通话中", timeout=15000)
+        page.get_by_test_id("transfer-kind").select_option("queue")
+        page.get_by_test_id("transfer-target").select_option("hotline")
+        page.get_by_test_id("transfer-blind").click()
+        expect(page.get_by_test_id("last-reply")).to_contain_text("盲转: 已完成", timeout=10000)
+        expect(page.get_by_test_id("call-panel")).to_contain_text("没有通话", timeout=15000)
+
+    browser.run(agent_transfers_the_caller_to_the_queue)
+    second.hangup()
