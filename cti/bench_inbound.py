@@ -4,8 +4,9 @@
 through it:
 
 - the configuration (agents with their user accounts, one agent group, one queue, one DID
-  whose flow is the queue code) is written with the Django models of the bench database and
-  published to Redis, exactly as the admin screens do;
+  whose flow is the queue code, or a copy of the shipped hotline IVR flow for the "ivr"
+  variant) is written with the Django models of the bench database and published to Redis,
+  exactly as the admin screens do;
 - the switch simulator runs in this process with the project's rendered public dialplan;
   one simulated phone per agent answers after ``answer_delay`` simulated seconds and hangs up
   after ``talk_time``; callers arrive as a Poisson process in *real* time (open loop: an
@@ -16,11 +17,13 @@ through it:
 Each call goes DID -> daemon (outbound socket) -> queue -> ACD reservation -> bridge to the
 agent -> recording, agent number announced -> agent hangs up -> survey -> hangup -> facts.
 
-The offered rate ramps up in steps. A step *sustains* its rate when, over its steady window
-(after a warm-up), completed calls are at least 95 % of the calls offered, at most 1 % of
-the calls ended without reaching an agent, and the number of live calls did not grow by
-more than 5 % of the calls offered. The reported rate is the completion rate measured in
-the best sustained window, never the target. After the load the persister drains the
+The offered rate ramps up in steps. A step is judged on the calls that arrived in its steady
+window (after a warm-up), a grace period after the window: it *sustains* its rate when at
+least 95 % of them reached an agent and ended, at most 1 % ended without reaching one, and
+the live calls sampled during the window did not grow (last quarter minus first quarter at
+most 10 % of the arrivals, or 3). At the first failing step the ramp bisects between the
+last sustained rate and the failing one. The reported rate is the completion rate of the
+best sustained window, never the target. After the load the persister drains the
 stream, and every fact in the stream is looked up in PostgreSQL; a fact that is not there,
 or a call the simulator placed that never produced a CDR, counts as lost.
 
@@ -1218,7 +1221,7 @@ def _run_ramp(load: OpenLoopLoad, plan: Plan) -> list[StepResult]:
             wait_until(lambda: load.live_count() == 0, 5.0, 0.1)
         low = passed or failed / 4
         rate = round(math.sqrt(low * failed), 2)
-        if failed / low < 1.15 or time.monotonic() + step_seconds > deadline + 0.5:
+        if failed / low < 1.15 or time.monotonic() + step_seconds + plan.grace > deadline + 0.5:
             break
         load.start(rate)
         gevent.sleep(plan.warm_up)
