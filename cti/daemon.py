@@ -25,6 +25,7 @@ import redis
 
 from cti.acd.router import Router
 from cti.acd.store import AcdStore
+from cti.callbacks import Callbacks
 from cti.calls.inbound import InboundCallHandler
 from cti.calls.prompts import Prompts
 from cti.config import ConfigSnapshotReader
@@ -83,6 +84,8 @@ class Daemon:
         )
         self.services.acd = AcdPort(self.router, self.services.calls, self.redis)
         self.services.switch_api = self._api
+        self.services.callbacks = Callbacks(self.services)
+        self.services.acd.callbacks = self.services.callbacks
         self.control = CallControl(self.services, self._api)
         self.recovery = Recovery(self.services, self._api)
         self.commands = CommandServer(self.redis, consumer=options.settings.node_name)
@@ -105,6 +108,7 @@ class Daemon:
             client.on_connect(self._switch_connected)
             client.on("CHANNEL_HANGUP_COMPLETE", self.recovery.on_hangup_complete)
             client.on("CHANNEL_HANGUP_COMPLETE", self._leg_hung_up)
+            client.on("CHANNEL_ANSWER", self._leg_answered)
             for subclass in ("sofia::register", "sofia::unregister", "sofia::expire"):
                 client.on("CUSTOM", self._registration, subclass=subclass)
 
@@ -135,9 +139,14 @@ class Daemon:
         except Exception:
             logger.exception("resync failed")
 
+    def _leg_answered(self, event) -> None:
+        self.services.callbacks.on_answer(event.unique_id or "")
+
     def _leg_hung_up(self, event) -> None:
-        """An agent or consulted leg of a call in a conference room hung up."""
+        """An agent or consulted leg of a call in a conference room (or of a callback)
+        hung up."""
         leg = event.unique_id or ""
+        self.services.callbacks.on_hangup(leg, event.hangup_cause or "NORMAL_CLEARING")
         handler = self.services.calls.find_by_leg(leg)
         if handler is not None and leg != handler.call.uuid:
             try:

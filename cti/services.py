@@ -25,6 +25,7 @@ from cti.facts import FactWriter
 from cti.notify import LiveNotifier
 
 if TYPE_CHECKING:
+    from cti.callbacks import Callbacks
     from cti.calls.inbound import InboundCallHandler
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class AcdPort:
         self.calls = calls
         self.redis = client
         self._reservations: dict[str, tuple[int, ...]] = {}
+        self.callbacks: Callbacks | None = None  # set by the daemon
 
     # Offers the router made as a side effect of an agent operation belong to some call.
     def deliver(self, outcome: Outcome) -> None:
@@ -71,6 +73,9 @@ class AcdPort:
 
     def _deliver(self, decision: RouteDecision) -> None:
         if not decision.reserved:
+            return
+        if self.callbacks is not None and self.callbacks.is_callback(decision.call_uuid):
+            self.callbacks.dial(decision.call_uuid, decision.agent_ids)
             return
         self._reservations[decision.call_uuid] = decision.agent_ids
         if not self.calls.wake(decision.call_uuid):
@@ -221,6 +226,7 @@ class CallServices:
     calls: ActiveCalls = field(default_factory=ActiveCalls)
     # `api` on the switch (the inbound Event Socket connection); set by the daemon.
     switch_api: Callable[[str], str] = field(default=lambda command: "-ERR no switch")
+    callbacks: Callbacks = None  # type: ignore[assignment]  (set by the daemon)
 
     def customer_card(self, call) -> dict[str, Any] | None:
         """What the CRM published about the caller's number (id, name, VIP, owner agent)."""

@@ -82,6 +82,7 @@ class InboundCallHandler:
         self.pending_action: dict[str, Any] | None = None
         self.hangup_by = ""
         self.customer: dict[str, str] | None = None
+        self.callback_requested = False
         self.consult_leg: str | None = None
         self.consult_agent: int | None = None
         self.consult_decision: str | None = None
@@ -279,6 +280,13 @@ class InboundCallHandler:
             if queue.get("leave_message_key") and digit == queue["leave_message_key"]:
                 self._leave_queue(queue["code"], "voicemail")
                 return {"kind": "voicemail", "group": queue["group"], "queue": queue["code"]}
+            if queue.get("callback_key") and digit == queue["callback_key"]:
+                position = self.services.acd.position(self.call.uuid) or 1
+                self.services.callbacks.request(
+                    self.call.uuid, self.call.caller_number, queue["code"], position
+                )
+                self.callback_requested = True
+                return {"kind": "hangup", "prompt": self.prompt("callback_confirmed")}
         return None
 
     def _leave_queue(self, queue_code: str, outcome: str, target: str = "") -> None:
@@ -613,7 +621,7 @@ class InboundCallHandler:
                 pass
         if self.offer is not None and self.offer.answered_by is None:
             self._offer_cancelled(reason="caller")
-        if call.state in (S.QUEUED, S.OFFERED) and call.queue:
+        if call.state in (S.QUEUED, S.OFFERED) and call.queue and not self.callback_requested:
             position = services.acd.position(call.uuid) or call.queue_position or 1
             now = time.time()
             services.facts.call_abandoned(

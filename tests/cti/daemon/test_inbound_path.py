@@ -157,3 +157,28 @@ def test_a_customer_with_an_owner_agent_reaches_that_agent_first(center, make_us
         what="the owner agent takes the call\n" + center.logs(),
     )
     assert center.agent_status(agents[0].id) == "ready"
+
+
+def test_a_callback_keeps_the_callers_place_and_is_dialled_by_the_next_agent(center, make_user):
+    _queue, users, agents = configure(make_user, agents=1, no_agent_rule="wait", callback_key="2")
+    center.start(
+        dids=[{"number": "12329", "flow": "hotline", "language": "zh"}], extensions=["1001"]
+    )
+    phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
+    customer = center.simulator.add_endpoint("13500135000", answer_delay=0.5)
+    assert center.command("login", users[0].id, ready=False, reason="meal").accepted
+    caller = SimulatedCaller(center.simulator, caller_id_number="13500135000")
+    caller.press_after_answer(1.0, "2").dial("12329", context="public")
+    assert caller.wait_hangup(20), "the caller hangs up after booking the callback"
+    assert center.redis.exists(f"cc:callback:{caller.uuid}")
+    assert center.facts("call_abandoned") == []
+    # The agent comes back: the daemon rings the agent, then dials the customer.
+    assert center.command("ready", users[0].id).accepted
+    wait_for(
+        lambda: center.agent_status(agents[0].id) == "talking",
+        20,
+        what="the callback\n" + center.logs(),
+    )
+    assert phone.channels and customer.channels
+    exits = [f for f in center.facts("queue_exited") if f["outcome"] == "callback"]
+    assert exits and exits[0]["agent_id"] == agents[0].id
