@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -86,9 +87,18 @@ def write_recording(path: str, seconds: float, rate: int = 8000, max_seconds: fl
     if directory:
         os.makedirs(directory, exist_ok=True)
     frames = int(min(max(seconds, 0.0), max_seconds) * rate)
-    samples = (int(800 * math.sin(2 * math.pi * 440 * n / rate)) for n in range(frames))
+    # A 440 Hz tone repeats exactly every second: build that second once, then repeat it.
+    second = _tone_second(rate)
+    whole, rest = divmod(frames, rate)
     with wave.open(path, "wb") as handle:
         handle.setnchannels(1)
         handle.setsampwidth(2)
         handle.setframerate(rate)
-        handle.writeframes(b"".join(struct.pack("<h", sample) for sample in samples))
+        handle.writeframes(second * whole + second[: rest * 2])
+
+
+@functools.lru_cache(maxsize=4)
+def _tone_second(rate: int) -> bytes:
+    return b"".join(
+        struct.pack("<h", int(800 * math.sin(2 * math.pi * 440 * n / rate))) for n in range(rate)
+    )
