@@ -92,6 +92,13 @@
             since: event.at,
             call_uuid: event.call_uuid || "",
           };
+          // Off the phone (wrap-up after a hang-up or a transfer, ready, busy): the call
+          // left this seat even if it goes on elsewhere.
+          if (!["offered", "talking"].includes(event.state) && this.call) {
+            this.prefillRecord(this.call);
+            this.call = null;
+            this.consultStarted = false;
+          }
         } else if (event.type === "call" || event.type === "call_offered") {
           if (event.call) this.call = event.call;
         } else if (event.type === "call_ended") {

@@ -99,6 +99,7 @@
         if (!this.charts) return;
         const states = Object.keys(STATE_COLORS);
         this.charts.states.setOption({
+          animation: false,
           title: { text: text.agentsByState, textStyle: { fontSize: 13 } },
           tooltip: {},
           series: [{
@@ -108,6 +109,7 @@
           }],
         });
         this.charts.queues.setOption({
+          animation: false,
           title: { text: text.waitingCalls, textStyle: { fontSize: 13 } },
           tooltip: {},
           grid: { left: 40, right: 10, top: 40, bottom: 30 },
