@@ -91,7 +91,7 @@ class AcdPort:
         self, handler: InboundCallHandler, queue: dict[str, Any], hints: dict[str, Any]
     ) -> tuple[int, ...] | None:
         call = handler.call
-        owner = hints.get("owner_agent_id") or call.variables.get("owner_agent_id")
+        owner = hints.get("owner_agent_id") or call.owner_agent_id
         last_agent, last_at = self.last_agent(call.caller_number, queue)
         waiting = self.router.new_call(
             call.uuid,
@@ -237,7 +237,7 @@ class CallServices:
             call.customer_id = int(card["id"])
         call.vip_level = int(card.get("vip_level") or 0)
         if card.get("owner_agent_id"):
-            call.variables["owner_agent_id"] = int(card["owner_agent_id"])
+            call.owner_agent_id = int(card["owner_agent_id"])
         return card
 
     def recording_saved(self, call) -> None:

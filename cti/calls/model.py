@@ -85,6 +85,7 @@ class Call:
     agent_id: int | None = None
     agent_leg_uuid: str | None = None
     customer_id: int | None = None
+    owner_agent_id: int | None = None
     vip_level: int = 0
     hangup_cause: str | None = None
     recording_path: str | None = None
