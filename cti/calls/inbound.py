@@ -92,6 +92,15 @@ class InboundCallHandler:
         self._talk_started: float | None = None
 
     # -- bookkeeping ------------------------------------------------------------------
+    @property
+    def agent_engaged(self) -> bool:
+        """The call's agent is still on it (ringing, talking, holding, consulting)."""
+        return (
+            not self.call.is_over
+            and self._wrap_up_agent != self.call.agent_id
+            and self.call.state in (S.OFFERED, S.BRIDGED, S.HELD, S.TRANSFERRING, S.CONFERENCE)
+        )
+
     def leg_uuids(self) -> set[str]:
         legs = {self.call.uuid}
         if self.offer is not None:
@@ -544,6 +553,10 @@ class InboundCallHandler:
         else:
             self._agent_done()
         self.hangup_by = "agent"
+        if self.pending_action is not None:  # a blind transfer out of the conference
+            action, self.pending_action = self.pending_action, None
+            self.room_legs = set()
+            return action
         return {"kind": "survey"}
 
     def on_leg_hangup(self, leg_uuid: str) -> None:

@@ -39,8 +39,9 @@ class ActiveCalls:
         return None
 
     def find_by_agent(self, agent_id: int) -> InboundCallHandler | None:
+        """The call the agent is working on now (not one it left for the survey)."""
         for handler in self._handlers.values():
-            if handler.call.agent_id == agent_id and not handler.call.is_over:
+            if handler.call.agent_id == agent_id and handler.agent_engaged:
                 return handler
         return None
 

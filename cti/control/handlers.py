@@ -258,10 +258,15 @@ class CallControl:
             if kind == "ivr"
             else {"number": target}
         )
+        in_room = handler.call.state is CallState.CONFERENCE
         handler.pending_action = action
         handler.call.transition(CallState.TRANSFERRING)
         self.services.notifier.call_updated(handler.call)
-        self._switch(f"uuid_kill {handler.call.agent_leg_uuid}")
+        if in_room:
+            # Out of a conference room: everybody leaves it; the caller goes on.
+            self._switch(f"conference {handler.room} kick all")
+        else:
+            self._switch(f"uuid_kill {handler.call.agent_leg_uuid}")
         return Reply.ok(call_uuid=handler.call.uuid)
 
     def _consult_target(self, command: Command, agent: dict[str, Any]) -> tuple[str, int | None]:

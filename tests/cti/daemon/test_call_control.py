@@ -190,3 +190,29 @@ def test_supervisor_actions_are_limited_to_their_groups_and_audited(center, make
     assert caller.wait_hangup(10)
     audit = [(f["action"], f["result"]) for f in center.facts("supervisor_action")]
     assert ("barge", "ok") in audit and ("busy", "ok") in audit and ("hangup", "ok") in audit
+
+
+def test_transfer_out_of_a_conference_and_a_second_call_for_the_same_agent(center, make_user):
+    users, rows, phones, caller = connected_call(center, make_user)
+    assert center.command("consult", users[0].id, kind="agent", target=rows[1].id).accepted
+    wait_for(lambda: phones[1].channels and phones[1].channels[-1].answered, 20, what="answer")
+    assert center.command("consult_cancel", users[0].id).accepted
+    wait_for(
+        lambda: center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "conference",
+        20,
+        what="back with the agent",
+    )
+    wait_for(lambda: center.agent_status(rows[1].id) == "ready", 20, what="agent 2 free")
+    # The agent hands the caller to agent 2 from the room.
+    assert center.command("transfer", users[0].id, kind="agent", target=rows[1].id).accepted
+    wait_for(
+        lambda: center.agent_status(rows[1].id) == "talking",
+        20,
+        what="agent 2 takes the caller\n" + center.logs(),
+    )
+    # Agent 1 takes a new call while the first one goes on with agent 2.
+    wait_for(lambda: center.agent_status(rows[0].id) == "ready", 20, what="agent 1 free")
+    second = SimulatedCaller(center.simulator, caller_id_number="13800138009")
+    second.dial("12329", context="public")
+    wait_for(lambda: center.agent_status(rows[0].id) == "talking", 20, what="second call")
+    assert center.command("hold", users[0].id).accepted
