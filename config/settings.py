@@ -130,6 +130,10 @@ PROMPTS_DIR = Path(env.str("PROMPTS_DIR", default=str(VAR_DIR / "prompts")))
 # The daemon's IVR lookups call the web tier's internal API with this shared token.
 IVR_LOOKUP_URL = env.str("IVR_LOOKUP_URL", default="http://127.0.0.1:8000/api/ivr/lookup/")
 IVR_LOOKUP_TOKEN = env.str("IVR_LOOKUP_TOKEN", default="dev-ivr-lookup-token")
+# The desk's browser softphone (JsSIP) registers to FreeSWITCH over this WebSocket (wss://...);
+# empty: the desk works with desk phones (or the simulator's phones) only.
+SOFTPHONE_WEBSOCKET_URL = env.str("SOFTPHONE_WEBSOCKET_URL", default="")
+SOFTPHONE_SIP_DOMAIN = env.str("SOFTPHONE_SIP_DOMAIN", default="")
 CENTER_COUNTRY = env.str("CENTER_COUNTRY", default="CN")
 CENTER_AREA_CODE = env.str("CENTER_AREA_CODE", default="010")
 
