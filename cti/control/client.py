@@ -37,11 +37,15 @@ class CommandClient:
 
     def send(self, command: Command) -> Reply:
         """Queue the request and wait for its reply; a silent daemon gives a timeout reply."""
-        self._ensure_group()
-        self._redis.xadd(
-            COMMAND_STREAM, command.to_fields(), maxlen=STREAM_MAXLEN, approximate=True
-        )
-        answer = self._redis.blpop([REPLY_PREFIX + command.request_id], timeout=self._timeout)
+        try:
+            self._ensure_group()
+            self._redis.xadd(
+                COMMAND_STREAM, command.to_fields(), maxlen=STREAM_MAXLEN, approximate=True
+            )
+            answer = self._redis.blpop([REPLY_PREFIX + command.request_id], timeout=self._timeout)
+        except (redis.TimeoutError, redis.ConnectionError):
+            # A socket timeout near the BLPOP wait, or Redis down: the same answer to people.
+            answer = None
         if answer is None:
             return Reply.rejected(
                 Reason.TIMEOUT, "The call-control service did not answer in time."
