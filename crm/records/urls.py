@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.record_list, name="list"),
     path("unfinished/", views.unfinished, name="unfinished"),
     path("<int:pk>/", views.record_detail, name="detail"),
+    path("<int:pk>/escalate/", views.escalate, name="escalate"),
 ]
