@@ -30,7 +30,9 @@ class SelfQueryForm(forms.Form):
 class AdvanceForm(forms.Form):
     """A handler's comment when taking a step; internal comments stay in the back office."""
 
-    comment = forms.CharField(label=_("comment"), required=False, widget=forms.Textarea)
+    comment = forms.CharField(
+        label=_("comment"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     internal = forms.BooleanField(label=_("internal comment"), required=False)
 
 
