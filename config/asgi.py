@@ -1,7 +1,8 @@
 """ASGI entry point: HTTP through Django, websockets through Channels.
 
-The live relay (realtime.relay) forwards the daemon's `cc:live` events into Channels groups;
-this process runs one, started with the first websocket connection.
+The live relay (realtime.relay) hands the daemon's `cc:live` events straight to this process's
+connected consumers (realtime.registry), no channel layer in between; this process runs one
+relay, started with the first websocket connection.
 """
 
 import os
@@ -13,17 +14,17 @@ django_asgi_app = get_asgi_application()
 
 import redis.asyncio as aioredis  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.layers import get_channel_layer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from realtime.registry import LiveRegistry  # noqa: E402
 from realtime.relay import LiveRelay, RelayStarter  # noqa: E402
 
 relay = LiveRelay(
     lambda: aioredis.Redis.from_url(settings.REDIS_URL, decode_responses=True),
-    get_channel_layer(),
+    LiveRegistry(),
 )
 
 application = ProtocolTypeRouter(

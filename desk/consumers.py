@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -34,8 +35,7 @@ class DeskConsumer(LiveConsumer):
         pop = services.remembered_pop(client, self.agent_id, call["uuid"]) if call else None
         return {"agent": state, "call": call, "pop": pop}
 
-    async def live_event(self, message: dict[str, Any]) -> None:
-        event = message["event"]
+    async def before_event(self, event: Mapping[str, Any]) -> None:
+        # Kept so that a page reloaded during the call shows the pop again (see the sync).
         if event.get("type") == "screen_pop":
-            await database_sync_to_async(services.remember_pop)(get_redis(), event)
-        await super().live_event(message)
+            await database_sync_to_async(services.remember_pop)(get_redis(), dict(event))

@@ -1,15 +1,15 @@
-"""The relay: routing of the daemon's events, forwarding over Redis, resync after an outage."""
+"""The relay and the registry: routing, local delivery over Redis, outboxes, resync."""
 
 import asyncio
 import json
 
 import pytest
 import redis.asyncio as aioredis
-from channels.layers import get_channel_layer
 
 from cti.notify import LIVE_CHANNEL
 from realtime.groups import Directory, groups_for
-from realtime.relay import RESYNC_GROUP, LiveRelay
+from realtime.registry import RESYNC, LiveRegistry, Outbox
+from realtime.relay import LiveRelay
 
 DIRECTORY = Directory(groups_of_agent={7: (1, 2), 8: (2,)}, group_of_queue={"hotline": 1})
 
@@ -48,14 +48,91 @@ def test_directory_from_the_configuration_snapshot():
     assert directory.team_of_queue("q") == ["team.5"] and directory.team_of_queue("free") == []
 
 
-async def _receive(layer, channel, timeout=5.0):
-    return await asyncio.wait_for(layer.receive(channel), timeout)
+class Page:
+    """A stand-in consumer that records what the relay hands it."""
+
+    def __init__(self, name):
+        self.name = name
+        self.frames = []
+        self.resyncs = 0
+
+    def deliver(self, frame, event):
+        self.frames.append((frame, event))
+
+    def request_resync(self):
+        self.resyncs += 1
+
+    def __repr__(self):
+        return f"Page({self.name})"
 
 
-def test_relay_forwards_published_events_and_asks_for_resync_after_an_outage(
+def test_registry_keeps_each_member_once_and_forgets_it_on_unregister():
+    registry = LiveRegistry()
+    desk, board = Page("desk"), Page("board")
+    registry.register(desk, ["agent.7"])
+    registry.register(board, ["team.1", "team.2", "team.1"])
+    assert registry.groups_of(board) == ("team.1", "team.2")
+    assert registry.members_of(["agent.7", "team.1", "team.2"]) == [desk, board]
+    assert registry.members_of(["team.9"]) == [] and len(registry) == 2
+    registry.unregister(board)
+    assert registry.members_of(["team.1", "team.2"]) == [] and registry.everyone() == [desk]
+    registry.unregister(board)  # twice is harmless (disconnect after a failed connect)
+    assert len(registry) == 1
+
+
+def test_outbox_drops_a_backlog_for_one_resync_and_wakes_its_reader():
+    async def scenario():
+        outbox = Outbox(limit=3)
+        reader = asyncio.create_task(outbox.get())
+        await asyncio.sleep(0)
+        outbox.put(({"n": 0}, "f0"))
+        assert await asyncio.wait_for(reader, 1) == ({"n": 0}, "f0")
+        for n in range(1, 5):
+            outbox.put(({"n": n}, f"f{n}"))
+        # f1..f3 filled it; f4 overflowed: the backlog became one RESYNC, then f4.
+        assert outbox.overflows == 1 and len(outbox) == 2
+        assert await outbox.get() is RESYNC
+        assert await outbox.get() == ({"n": 4}, "f4")
+        outbox.request_resync()
+        outbox.request_resync()  # one pending resync is enough
+        assert len(outbox) == 1 and await outbox.get() is RESYNC
+
+    asyncio.run(scenario())
+
+
+def test_forward_builds_the_frame_once_and_hands_it_to_the_local_members():
+    registry = LiveRegistry()
+    relay = LiveRelay(lambda: None, registry)
+    relay.directory = DIRECTORY
+    desk7, desk8, board1, board2 = Page("d7"), Page("d8"), Page("b1"), Page("b12")
+    registry.register(desk7, ["agent.7"])
+    registry.register(desk8, ["agent.8"])
+    registry.register(board1, ["team.1"])
+    registry.register(board2, ["team.1", "team.2"])
+    event = {"type": "agent", "agent_id": 7, "state": "ready"}
+    assert relay.forward(json.dumps(event)) == ["agent.7", "team.1", "team.2"]
+    for page in (desk7, board1, board2):
+        assert len(page.frames) == 1 and page.frames[0][1] == event
+        assert json.loads(page.frames[0][0]) == {"type": "event", "event": event}
+    assert desk8.frames == []
+    # One serialization for the whole fan-out: every member got the very same string.
+    assert desk7.frames[0][0] is board1.frames[0][0] is board2.frames[0][0]
+    assert relay.forward("not json") == [] and relay.forward("[1]") == []
+    assert relay.deliveries == 3
+
+
+def test_relay_delivers_published_events_and_asks_for_resync_after_an_outage(
     redis_client, settings
 ):
     asyncio.run(_relay_scenario(settings.REDIS_URL, redis_client))
+
+
+async def _wait_until(predicate, timeout=5.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.01)
 
 
 async def _relay_scenario(redis_url, redis_client):
@@ -63,39 +140,39 @@ async def _relay_scenario(redis_url, redis_client):
         "cc:config:snapshot",
         json.dumps({"version": 1, "agents": [{"id": 7, "groups": [{"group": 1}]}], "queues": []}),
     )
-    layer = get_channel_layer()
-    desk = await layer.new_channel()
-    board = await layer.new_channel()
-    await layer.group_add("agent.7", desk)
-    await layer.group_add("team.1", board)
-    await layer.group_add(RESYNC_GROUP, board)
+    registry = LiveRegistry()
+    desk, board, other = Page("desk"), Page("board"), Page("other")
+    registry.register(desk, ["agent.7"])
+    registry.register(board, ["team.1"])
+    registry.register(other, ["agent.8"])
     relay = LiveRelay(
         lambda: aioredis.Redis.from_url(
             redis_url, decode_responses=True, client_name="relay-under-test"
         ),
-        layer,
+        registry,
         0.05,
     )
     relay.ensure_started()
+    publisher = aioredis.Redis.from_url(redis_url, decode_responses=True)
     try:
         await asyncio.wait_for(relay.subscribed.wait(), 5)
-        publisher = aioredis.Redis.from_url(redis_url, decode_responses=True)
         event = {"type": "agent", "agent_id": 7, "old": "busy", "state": "ready", "at": 1.0}
         await publisher.publish(LIVE_CHANNEL, json.dumps(event))
-        assert (await _receive(layer, desk)) == {"type": "live.event", "event": event}
-        assert (await _receive(layer, board))["event"] == event
+        await _wait_until(lambda: desk.frames and board.frames)
+        assert desk.frames[0][1] == event and board.frames[0][1] == event
+        assert other.frames == [] and other.resyncs == 0
         # The relay's connection dies (Redis restart, network): it resubscribes and every
-        # page is told to resync, since events published meanwhile are lost.
+        # local page is told to resync, since events published meanwhile are lost.
         relay.subscribed.clear()
         # Only this test's relay connection: the Redis server is shared.
         for client in await publisher.client_list():
             if client.get("name") == "relay-under-test":
                 await publisher.client_kill_filter(_id=client["id"])
         await asyncio.wait_for(relay.subscribed.wait(), 5)
-        assert (await _receive(layer, board)) == {"type": "live.resync"}
+        assert (desk.resyncs, board.resyncs, other.resyncs) == (1, 1, 1)
         await publisher.publish(LIVE_CHANNEL, json.dumps({**event, "state": "busy"}))
-        assert (await _receive(layer, desk))["event"]["state"] == "busy"
-        await publisher.aclose()
+        await _wait_until(lambda: len(desk.frames) == 2)
+        assert desk.frames[1][1]["state"] == "busy"
     finally:
+        await publisher.aclose()
         await relay.stop()
-        await layer.flush()

@@ -2,6 +2,7 @@
 
 import asyncio
 import datetime as dt
+import json
 import time
 
 import pytest
@@ -12,6 +13,9 @@ from django.utils import timezone
 from cti.control.protocol import Reason, Reply
 from cti.models import QueueEntry, QueueOutcome
 from desk.live import today_stamp
+from realtime.groups import Directory
+from realtime.registry import LiveRegistry
+from realtime.relay import REGISTRY_SCOPE_KEY, LiveRelay
 from tests.desk.daemon_double import ReplyingDaemon
 from wallboard.consumers import WallboardConsumer
 from wallboard.services import queue_counters_today, wallboard_snapshot
@@ -115,28 +119,38 @@ def test_barge_is_sent_with_the_supervisors_phone_and_the_reply_shown(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_wallboard_socket_joins_the_supervised_groups_only(floor, redis_client, make_user):
+def test_wallboard_socket_gets_the_events_of_the_supervised_groups_only(
+    floor, redis_client, make_user
+):
     plain_agent = make_user("plain", "agent")
+    anna, bob = floor["agents"]["安娜"], floor["agents"]["鲍勃"]
+    relay = LiveRelay(lambda: None, LiveRegistry())
+    relay.directory = Directory(
+        groups_of_agent={anna.pk: (floor["mine"].pk,), bob.pk: (floor["other"].pk,)},
+        group_of_queue={"hotline": floor["mine"].pk, "sales": floor["other"].pk},
+    )
 
     async def scenario():
         board = WebsocketCommunicator(WallboardConsumer.as_asgi(), "/ws/wallboard/")
         board.scope["user"] = floor["boss"]
+        board.scope[REGISTRY_SCOPE_KEY] = relay.registry
         connected, _ = await board.connect()
         assert connected
         sync = await board.receive_json_from(5)
         assert [a["name"] for a in sync["agents"]] == ["安娜"]
-        from channels.layers import get_channel_layer
-
-        layer = get_channel_layer()
-        for group in (floor["other"], floor["mine"]):
-            event = {"type": "agent", "agent_id": 1, "state": "ready", "group": group.pk}
-            await layer.group_send(f"team.{group.pk}", {"type": "live.event", "event": event})
+        (member,) = relay.registry.everyone()
+        assert relay.registry.groups_of(member) == (f"team.{floor['mine'].pk}",)
+        relay.forward(json.dumps({"type": "agent", "agent_id": bob.pk, "state": "ready"}))
+        relay.forward(json.dumps({"type": "queue", "queue": "sales", "waiting": 3}))
+        relay.forward(json.dumps({"type": "agent", "agent_id": anna.pk, "state": "ready"}))
         received = await board.receive_json_from(5)
-        assert received["event"]["group"] == floor["mine"].pk
+        assert received["event"]["agent_id"] == anna.pk
         assert await board.receive_nothing(0.3)
         await board.disconnect()
+        assert len(relay.registry) == 0
         agent_only = WebsocketCommunicator(WallboardConsumer.as_asgi(), "/ws/wallboard/")
         agent_only.scope["user"] = plain_agent
+        agent_only.scope[REGISTRY_SCOPE_KEY] = relay.registry
         connected, code = await agent_only.connect()
         assert not connected and code == 4403
 
