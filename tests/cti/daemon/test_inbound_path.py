@@ -180,5 +180,8 @@ def test_a_callback_keeps_the_callers_place_and_is_dialled_by_the_next_agent(cen
         what="the callback\n" + center.logs(),
     )
     assert phone.channels and customer.channels
-    exits = [f for f in center.facts("queue_exited") if f["outcome"] == "callback"]
-    assert exits and exits[0]["agent_id"] == agents[0].id
+    exits = wait_for(
+        lambda: [f for f in center.facts("queue_exited") if f["outcome"] == "callback"], 10,
+        what="the queue exit of the callback",
+    )
+    assert exits[0]["agent_id"] == agents[0].id
