@@ -1,12 +1,16 @@
 """`ws_fanout_p99_ms`: an agent state change reaching 1,000 connected websocket clients.
 
 A real daphne server (`config.asgi:application`, the relay included) runs as a subprocess on
-the bench Redis and database. `clients` websockets connect to the desk socket as one signed-in
-agent (a wall of pages watching one agent: every client is in the same Channels group, so one
-change fans out to all of them; the path is the production one: daemon publish on `cc:live`
-→ relay → channel layer group → consumer → websocket). The bench then publishes `changes`
-agent state events the way the daemon does, each stamped with its publish time, and every
-client records the time from publish to receipt. Clients and publisher share one clock.
+the bench Redis and database (`server_processes` of them sharing one port, one by default as
+in `scripts/run_platform.py`). `clients` websockets connect to the desk socket as one
+signed-in agent (a wall of pages watching one agent: every client is in `agent.<id>`, so one
+change fans out to all of them), at most `concurrency` handshakes at a time. The path is the
+production one: daemon publish on `cc:live` → the process's relay → its in-process registry →
+each consumer's outbox and sending task → websocket. The bench then publishes `changes` agent
+state events the way the daemon does, every `interval` seconds (open loop), each stamped with
+its publish time; every client records the arrival time of every change. Clients and
+publisher share one clock. Latencies: publish → arrival at each client, warm-up excluded;
+`lost`: deliveries missing once the run settled.
 
 Call it after `django.setup()`; the bench harness does (`bench/metrics.py`).
 """
@@ -27,8 +31,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENT_EMPLOYEE_NUMBER = "990001"
-# Clients opening at once: more only queues them in daphne's accept backlog and thread pool.
-CONNECT_BATCH = 50
+# Handshakes in flight at once: more only queue in daphne's accept backlog and in the one
+# thread where Channels runs the session, user and snapshot lookups.
+CONNECT_CONCURRENCY = 64
 
 
 def _free_port() -> int:
@@ -38,17 +43,23 @@ def _free_port() -> int:
 
 
 def _database_url() -> str:
-    if os.environ.get("DATABASE_URL"):
-        return os.environ["DATABASE_URL"]
-    from django.conf import settings
+    """The database this process uses (under pytest: the test database), as a URL for daphne."""
+    from django.db import connection
 
-    db = settings.DATABASES["default"]
+    db = connection.settings_dict
     if "sqlite" in db["ENGINE"]:
         return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     return (
-        f"postgres://{db.get('USER') or 'postgres'}@{db.get('HOST') or '127.0.0.1'}:"
+        f"postgres://{db.get('USER') or 'postgres'}{password}@{db.get('HOST') or '127.0.0.1'}:"
         f"{db.get('PORT') or 5432}/{db['NAME']}"
     )
+
+
+def _with_persistent_connections(url: str) -> str:
+    if "conn_max_age" in url or url.startswith("sqlite"):
+        return url
+    return f"{url}{'&' if '?' in url else '?'}conn_max_age=60"
 
 
 def _signed_in_agent() -> tuple[int, str, int]:
@@ -85,51 +96,105 @@ def _remove(agent_id: int, session_key: str, user_id: int) -> None:
 
 
 class _Server:
-    """daphne serving the project on a free port, with its log in a temporary file."""
+    """`processes` daphne processes serving the project on one port, logs in temporary files.
 
-    def __init__(self, redis_url: str) -> None:
-        self.port = _free_port()
-        self.log = tempfile.NamedTemporaryFile("w+", prefix="ws-fanout-daphne-", suffix=".log")
+    One process listens on a free port exactly as in production (`daphne -b -p`). Several
+    share the port the way several ASGI processes behind one address would: each gets its own
+    SO_REUSEPORT listening socket (`--fd`), so the kernel spreads the clients evenly; each also
+    listens on a private port, only to tell when that process is up.
+    """
+
+    def __init__(self, redis_url: str, processes: int = 1) -> None:
         env = dict(
             os.environ,
             REDIS_URL=redis_url,
-            DATABASE_URL=_database_url(),
+            # Persistent database connections: without them every session, user and seat
+            # lookup of the connect phase opens a new PostgreSQL connection (most of the time
+            # it takes to connect 1,000 clients). The fan-out itself touches no database.
+            DATABASE_URL=_with_persistent_connections(_database_url()),
             CHANNELS_PREFIX=f"bench{uuid.uuid4().hex[:6]}",
             LOG_LEVEL="WARNING",
         )
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
-            + ["config.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+        self.sockets: list[socket.socket] = []
+        self.ready_ports: list[int] = []
+        self.logs: list[Any] = []
+        self.processes: list[subprocess.Popen] = []
+        if processes == 1:
+            self.port = _free_port()
+            self._spawn(["-b", "127.0.0.1", "-p", str(self.port)], env, ())
+            self.ready_ports.append(self.port)
+            return
+        self.port = 0
+        for _ in range(processes):
+            listener = socket.socket()
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            listener.bind(("127.0.0.1", self.port))
+            listener.listen(1024)
+            self.port = listener.getsockname()[1]
+            self.sockets.append(listener)
+            private = _free_port()
+            self.ready_ports.append(private)
+            descriptor = listener.fileno()
+            arguments = ["--fd", str(descriptor), "-b", "127.0.0.1", "-p", str(private)]
+            self._spawn(arguments, env, (descriptor,))
+
+    def _spawn(self, arguments: list[str], env: dict[str, str], fds: tuple[int, ...]) -> None:
+        log = tempfile.NamedTemporaryFile("w+", prefix="ws-fanout-daphne-", suffix=".log")
+        self.logs.append(log)
+        self.processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "daphne", *arguments, "config.asgi:application"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=fds,
+            )
         )
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+        waiting = set(self.ready_ports)
+        while waiting and time.monotonic() < deadline:
+            if any(process.poll() is not None for process in self.processes):
                 raise RuntimeError(f"daphne exited: {self.output()}")
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
+            for port in list(waiting):
+                with socket.socket() as sock:
+                    if sock.connect_ex(("127.0.0.1", port)) == 0:
+                        waiting.discard(port)
             time.sleep(0.05)
-        raise RuntimeError(f"daphne did not listen in {timeout} s: {self.output()}")
+        if waiting:
+            raise RuntimeError(f"daphne did not listen in {timeout} s: {self.output()}")
+
+    def connections_per_process(self) -> list[int]:
+        """Websocket handshakes each process accepted (from daphne's access log)."""
+        counts = []
+        for log in self.logs:
+            log.seek(0)
+            counts.append(log.read().count('"WSCONNECT '))
+        return counts
 
     def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read()[-2000:]
+        texts = []
+        for log in self.logs:
+            log.seek(0)
+            texts.append(log.read()[-2000:])
+        return "\n".join(texts)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
             try:
-                self.process.wait(5)
+                process.wait(5)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.log.close()
+                process.kill()
+                process.wait(5)
+        for listener in self.sockets:
+            listener.close()
+        for log in self.logs:
+            log.close()
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -138,104 +203,230 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
+class _Client(asyncio.Protocol):
+    """One websocket client as cheap as it gets: websockets' sans-I/O protocol on a transport.
+
+    A thousand clients share the bench's one process and core, so per-frame work here delays
+    every later client's reading. The arrival time is taken first thing when bytes come in,
+    and frames are only kept (`arrivals`), parsed after the run.
+    """
+
+    def __init__(
+        self, url: str, headers: dict[str, str], index: int, arrivals: list, on_event: Any
+    ) -> None:
+        from websockets.client import ClientProtocol
+        from websockets.uri import parse_uri
+
+        self.index = index
+        self.protocol = ClientProtocol(parse_uri(url), origin=headers.get("Origin"))
+        self.request = self.protocol.connect()
+        for name, value in headers.items():
+            if name != "Origin":
+                self.request.headers[name] = value
+        self.synced: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.closed = asyncio.get_running_loop().create_future()
+        self.arrivals = arrivals
+        self.on_event = on_event
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.protocol.send_request(self.request)
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        from websockets.frames import Frame, Opcode
+
+        self.protocol.receive_data(data)
+        for event in self.protocol.events_received():
+            if not isinstance(event, Frame) or event.opcode is not Opcode.TEXT:
+                continue
+            if not self.synced.done():
+                self.synced.set_result(json.loads(event.data))
+            else:
+                self.arrivals.append((self.index, now, event.data))
+                self.on_event()
+        self._flush()
+
+    def _flush(self) -> None:
+        for chunk in self.protocol.data_to_send():
+            if chunk and self.transport is not None:
+                self.transport.write(chunk)
+        if self.protocol.handshake_exc is not None and not self.synced.done():
+            self.synced.set_exception(self.protocol.handshake_exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.synced.done():
+            self.synced.set_exception(exc or ConnectionError("closed before the sync"))
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.protocol.send_close()
+            self._flush()
+            self.transport.close()
+
+
+async def _open_clients(
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    clients: int,
+    concurrency: int,
+    arrivals: list,
+    on_event: Any,
+) -> list[_Client]:
+    """Open `clients` websockets, at most `concurrency` handshakes at a time, concurrently.
+
+    Each client's first frame must be the sync (its consumer is registered by then).
+    """
+    loop = asyncio.get_running_loop()
+    gate = asyncio.Semaphore(concurrency)
+    url = f"ws://127.0.0.1:{port}{path}"
+
+    async def open_one(index: int) -> _Client:
+        last_error: Exception | None = None
+        async with gate:
+            for attempt in range(5):
+                client = _Client(url, headers, index, arrivals, on_event)
+                try:
+                    await loop.create_connection(lambda made=client: made, "127.0.0.1", port)
+                    sync = await asyncio.wait_for(client.synced, 30)
+                    if sync.get("type") != "sync":
+                        raise RuntimeError(f"first message is not a sync: {sync}")
+                    return client
+                except Exception as error:  # refused, reset or timed out: retry a few times
+                    client.close()
+                    last_error = error
+                    await asyncio.sleep(0.2 * (attempt + 1))
+        raise RuntimeError(f"could not connect a websocket client: {last_error!r}")
+
+    return list(await asyncio.gather(*(open_one(index) for index in range(clients))))
+
+
 async def _run_clients(
-    port: int, session_key: str, redis_url: str, agent_id: int, clients: int, changes: int
+    port: int,
+    session_key: str,
+    redis_url: str,
+    agent_id: int,
+    clients: int,
+    changes: int,
+    interval: float,
+    settle_seconds: float,
+    concurrency: int,
 ) -> dict[str, Any]:
     import redis.asyncio as aioredis
-    import websockets
 
     from cti.notify import LIVE_CHANNEL
 
     headers = {"Cookie": f"sessionid={session_key}", "Origin": f"http://127.0.0.1:{port}"}
-    url = f"ws://127.0.0.1:{port}/ws/desk/"
-    latencies: list[float] = []
-    received: dict[int, int] = {}
-    all_in: dict[int, asyncio.Event] = {}
+    arrivals: list[tuple[int, float, str]] = []
+    published_at: list[float] = [0.0] * changes
+    all_in = asyncio.Event()
+    expected = clients * changes
 
-    async def open_one() -> Any:
-        for attempt in range(5):
-            try:
-                connection = await websockets.connect(
-                    url, additional_headers=headers, open_timeout=30, max_queue=None
-                )
-                sync = json.loads(await asyncio.wait_for(connection.recv(), 30))
-                if sync.get("type") != "sync":
-                    raise RuntimeError(f"first message is not a sync: {sync}")
-                return connection
-            except (OSError, TimeoutError, websockets.exceptions.WebSocketException):
-                await asyncio.sleep(0.2 * (attempt + 1))
-        raise RuntimeError("could not connect a websocket client")
+    def on_event() -> None:
+        if len(arrivals) >= expected:
+            all_in.set()
 
     started = time.perf_counter()
-    connections = []
-    # Connect in batches: each connection costs the server a session and a user lookup.
-    for offset in range(0, clients, CONNECT_BATCH):
-        batch = min(CONNECT_BATCH, clients - offset)
-        connections += await asyncio.gather(*(open_one() for _ in range(batch)))
+    connections = await _open_clients(
+        port, "/ws/desk/", headers, clients, concurrency, arrivals, on_event
+    )
     connect_seconds = time.perf_counter() - started
-
-    async def listen(connection: Any) -> None:
-        async for raw in connection:
-            now = time.time()
-            message = json.loads(raw)
-            event = message.get("event") or {}
-            sequence = event.get("bench_sequence")
-            if sequence is None:
-                continue
-            latencies.append((now - event["at"]) * 1000)
-            received[sequence] = received.get(sequence, 0) + 1
-            if received[sequence] == clients:
-                all_in[sequence].set()
-
-    listeners = [asyncio.create_task(listen(c)) for c in connections]
     publisher = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    lost = 0
     states = ("ready", "busy")
     try:
+        # Open loop: changes go out on a fixed schedule whatever the fan-out is doing, so a
+        # slow fan-out shows as queueing delay instead of slowing the publisher down.
+        loop = asyncio.get_running_loop()
+        first = loop.time()
         for sequence in range(changes):
-            all_in[sequence] = asyncio.Event()
+            await asyncio.sleep(max(0.0, first + sequence * interval - loop.time()))
+            state = states[sequence % 2]
+            published_at[sequence] = time.time()
             event = {
                 "type": "agent",
                 "agent_id": agent_id,
                 "old": states[(sequence + 1) % 2],
-                "state": states[sequence % 2],
-                "reason": "bench" if states[sequence % 2] == "busy" else "",
+                "state": state,
+                "reason": "bench" if state == "busy" else "",
                 "call_uuid": None,
                 "bench_sequence": sequence,
-                "at": time.time(),
+                "at": published_at[sequence],
             }
             await publisher.publish(LIVE_CHANNEL, json.dumps(event))
-            try:
-                await asyncio.wait_for(all_in[sequence].wait(), 5)
-            except TimeoutError:
-                lost += clients - received.get(sequence, 0)
-            # Changes of one agent come seconds apart in real life; keep them apart here too.
-            await asyncio.sleep(0.02)
+        try:
+            await asyncio.wait_for(all_in.wait(), settle_seconds)
+        except TimeoutError:
+            pass
     finally:
         await publisher.aclose()
-        for task in listeners:
-            task.cancel()
-        await asyncio.gather(*(c.close() for c in connections), return_exceptions=True)
-    return {"latencies": latencies, "lost": lost, "connect_seconds": connect_seconds}
+        for client in connections:
+            client.close()
+    # received_at[sequence][client] = arrival (wall clock, shared with the publisher).
+    received_at: list[dict[int, float]] = [{} for _ in range(changes)]
+    for index, arrived, raw in arrivals:
+        sequence = (json.loads(raw).get("event") or {}).get("bench_sequence")
+        if sequence is not None:
+            received_at[sequence][index] = arrived
+    return {
+        "received_at": received_at,
+        "published_at": published_at,
+        "connect_seconds": connect_seconds,
+    }
 
 
 def measure_ws_fanout(
-    redis_url: str, clients: int = 1000, changes: int = 200, quick: bool = False
+    redis_url: str,
+    clients: int = 1000,
+    changes: int = 200,
+    quick: bool = False,
+    interval: float = 0.1,
+    warmup: int = 2,
+    concurrency: int = CONNECT_CONCURRENCY,
+    server_processes: int = 1,
 ) -> dict[str, Any]:
-    """Publish→receive latency of agent state changes at `clients` websocket clients."""
+    """Publish→receive latency of agent state changes at `clients` websocket clients.
+
+    `changes` events go out every `interval` seconds (open loop); the first `warmup` of them
+    are not counted. A change missing at a client `settle` seconds after the last publish is
+    counted lost (`lost` = missing deliveries, out of `changes × clients`).
+    """
     import websockets
 
+    load_before = os.getloadavg()
     agent_id, session_key, user_id = _signed_in_agent()
-    server = _Server(redis_url)
+    server = _Server(redis_url, server_processes)
+    settle_seconds = 3.0 if quick else 10.0
     try:
         server.wait_ready(30)
         outcome = asyncio.run(
-            _run_clients(server.port, session_key, redis_url, agent_id, clients, changes)
+            _run_clients(
+                server.port,
+                session_key,
+                redis_url,
+                agent_id,
+                clients,
+                changes,
+                interval,
+                settle_seconds,
+                concurrency,
+            )
         )
+        per_process = server.connections_per_process()
     finally:
         server.stop()
         _remove(agent_id, session_key, user_id)
-    latencies = outcome["latencies"]
+    warmup = min(warmup, max(changes - 1, 0))
+    latencies = [
+        (arrival - outcome["published_at"][sequence]) * 1000
+        for sequence in range(warmup, changes)
+        for arrival in outcome["received_at"][sequence].values()
+    ]
+    lost = sum(clients - len(arrivals) for arrivals in outcome["received_at"])
     if not latencies:
         raise RuntimeError("no client received any change")
     return {
@@ -243,10 +434,16 @@ def measure_ws_fanout(
         "ws_fanout_p50_ms": round(_percentile(latencies, 0.50), 2),
         "ws_fanout_max_ms": round(max(latencies), 2),
         "clients": clients,
+        "server_processes": server_processes,
+        "clients_per_process": per_process,
         "changes": changes,
+        "warmup_changes": warmup,
+        "interval_s": interval,
         "deliveries": len(latencies),
-        "lost": outcome["lost"],
+        "lost": lost,
         "connect_seconds": round(outcome["connect_seconds"], 2),
+        "load_average_before": [round(value, 2) for value in load_before],
+        "load_average_after": [round(value, 2) for value in os.getloadavg()],
         "quick": quick,
         "websockets_version": websockets.__version__,
     }
