@@ -40,8 +40,8 @@ class DigitRequest:
     ``digit_timeout`` between digits; input ends at ``max_length`` digits or a terminator.
     Input shorter than ``min_length`` or not matching ``pattern`` (a full-match regular
     expression) counts as invalid: ``invalid_prompts`` play and the next try starts. No input
-    within the timeout is a failed try as well. ``invalid_prompts`` play between tries, not
-    after the last one (as FreeSWITCH does).
+    within the timeout is a failed try as well. ``invalid_prompts`` play after every failed
+    try, the last one included: FreeSWITCH's ``switch_play_and_get_digits`` does so.
     """
 
     prompts: Sequence[Prompt]
@@ -142,7 +142,7 @@ class FakeMedia:
 
     def collect_digits(self, request: DigitRequest) -> str:
         self._begin()
-        for attempt in range(request.tries):
+        for _attempt in range(request.tries):
             self.log.append(("play", tuple(request.prompts)))
             if not self.inputs:
                 raise AssertionError(f"the script has no input left for {request}")
@@ -160,8 +160,8 @@ class FakeMedia:
             self.log.append(("keys", entry))
             if digits and request.accepts(digits):
                 return digits
-            if attempt + 1 < request.tries:  # as FreeSWITCH: not after the last try
-                self.log.append(("play", tuple(request.invalid_prompts)))
+            # As FreeSWITCH: after every failed try, the last one included.
+            self.log.append(("play", tuple(request.invalid_prompts)))
         return ""
 
     def record(self, path: str, max_seconds: int, silence_seconds: int) -> Recording:

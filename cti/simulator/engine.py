@@ -52,6 +52,23 @@ class Endpoint:
         return any(channel.up for channel in self.channels)
 
 
+def switch_regex_match(target: str, expression: str) -> bool:
+    """switch_regex_match: a PCRE search, not anchored (``\\d`` accepts ``12``), with the
+    ``/expression/flags`` form (``i`` caseless, ``s`` dot-all)."""
+    flags = 0
+    if expression.startswith("/"):
+        body, slash, options = expression[1:].rpartition("/")
+        if not slash:
+            return False  # FreeSWITCH logs the missing delimiter and matches nothing
+        expression = body
+        flags |= re.IGNORECASE if "i" in options else 0
+        flags |= re.DOTALL if "s" in options else 0
+    try:
+        return re.search(expression, target, flags) is not None
+    except re.error:
+        return False
+
+
 class OriginateError(Exception):
     def __init__(self, cause: str) -> None:
         super().__init__(cause)
@@ -818,8 +835,10 @@ class Switch:
         if terminators == "none":
             terminators = ""
         result = ""
-        for attempt in range(max(tries, 1)):
-            channel.dtmf_buffer.clear() if attempt else None
+        # As switch_play_and_get_digits: no DTMF flush between tries (keys pressed during the
+        # invalid prompt count for the next try), and the invalid prompt follows every failed
+        # try, the last one included.
+        for _attempt in range(max(tries, 1)):
             digits = ""
             terminated = False
             reason = self.play(channel, prompt, until_dtmf=True)
@@ -839,13 +858,11 @@ class Switch:
                 wait_ms = digit_timeout_ms
             if channel.down or channel.break_requested:
                 break
-            valid = len(digits) >= minimum and (
-                not regexp or re.fullmatch(regexp, digits) is not None
-            )
+            valid = len(digits) >= minimum and (not regexp or switch_regex_match(digits, regexp))
             if valid or (terminated and minimum == 0):
                 result = digits
                 break
-            if attempt + 1 < tries and invalid and invalid != "none":
+            if invalid and invalid != "none":
                 self.play(channel, invalid)
         if variable:
             channel.set_variable(variable, result if result else None)

@@ -3,8 +3,6 @@ caller dials the DID, hears prompts, presses digits, waits out timeouts and hang
 
 from __future__ import annotations
 
-import json
-import wave
 from pathlib import Path
 
 import gevent
@@ -17,9 +15,9 @@ from cti.simulator.parties import SimulatedCaller
 from ivr_scripts.esl_media import EslMedia
 from ivr_scripts.lookups import default_registry
 from ivr_scripts.runner import CallContext, FlowRunner, Hangup, Queue, RunResult, Voicemail
-from ivr_scripts.synthesis import PROMPTS_DIR, prompt_path
 
 from .helpers import WEDNESDAY_10AM, FakeHousingFundApi, config, library, shipped_flow
+from .simulated_calls import write_prompt_files
 
 DIALPLAN = """
 <include>
@@ -32,20 +30,6 @@ DIALPLAN = """
   </context>
 </include>
 """
-
-
-def write_prompt_files(root: Path) -> None:
-    """A short WAV per prompt id, so the switch finds (and times) every prompt."""
-    for language in ("zh", "en"):
-        prompts = json.loads((PROMPTS_DIR / f"{language}.json").read_text(encoding="utf-8"))
-        for prompt_id in prompts["prompts"]:
-            path = prompt_path(root, language, prompt_id)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with wave.open(str(path), "wb") as handle:
-                handle.setnchannels(1)
-                handle.setsampwidth(2)
-                handle.setframerate(8000)
-                handle.writeframes(b"\0\0" * 8000)  # 1 s: 10 ms at speed 0.01
 
 
 class ReactiveCaller(SimulatedCaller):
