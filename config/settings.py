@@ -110,8 +110,12 @@ CHANNEL_LAYERS = {
     },
 }
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
+# Celery (kombu) spells a Redis unix socket redis+socket:// rather than unix://.
+_CELERY_REDIS = REDIS_URL
+if REDIS_URL.startswith("unix://"):
+    _CELERY_REDIS = "redis+socket://" + REDIS_URL[len("unix://") :]
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_CELERY_REDIS)
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=_CELERY_REDIS)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = "Asia/Shanghai"
 RQ_QUEUE_NAME = env.str("RQ_QUEUE_NAME", default="cti")
