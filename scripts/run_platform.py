@@ -68,7 +68,10 @@ def main() -> int:
 
     django.setup()
     from django.conf import settings
+    from django.core.management import call_command
 
+    # Redis may have restarted empty: the daemon reads its configuration only from there.
+    call_command("publish_config")
     env = dict(os.environ, REDIS_URL=settings.REDIS_URL, PYTHONUNBUFFERED="1")
     if settings.SWITCH_SIMULATOR:
         print(
