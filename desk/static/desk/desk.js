@@ -100,7 +100,10 @@
             this.consultStarted = false;
           }
         } else if (event.type === "call" || event.type === "call_offered") {
-          if (event.call) this.call = event.call;
+          // A call put back in a queue (blind transfer to a queue) still names the agent it
+          // left, and the daemon may publish that update after the agent's wrap-up; a queued
+          // call is at nobody's seat, so it never becomes this page's current call again.
+          if (event.call && event.call.state !== "queued") this.call = event.call;
         } else if (event.type === "call_ended") {
           if (this.call && event.call.uuid === this.call.uuid) {
             this.call = null;
