@@ -2,18 +2,16 @@
 ESL outbound session against the switch simulator.
 
 The simulated caller dials, hears prompts, presses keys when a prompt starts, lets tries time
-out and hangs up (tests/ivr_scripts/simulated_calls.py). The simulator runs at speed 0.02, so
-a 0.5 s prompt takes 10 ms and a 5 s menu timeout 100 ms. The assertions are about what the
-flow decided (outcome, path, digits, variables, facts) and what the caller heard, never
-about timings.
+out and hangs up (tests/ivr_scripts/simulated_calls.py); it acts on events (a prompt starts,
+a prompt ends, recording starts), never on wall-clock delays. The simulator runs at speed
+0.01, so a 0.5 s prompt takes 5 ms and a 5 s menu timeout 50 ms. The assertions are about
+what the flow decided (outcome, path, digits, variables, facts) and what the caller heard,
+never about timings. test_lookup_stub_parity.py holds the stub lookup API to the live one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import urllib.error
-import urllib.request
 import wave
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,6 @@ from cti.simulator import SwitchSimulator
 from cti.simulator.parties import SimulatedCaller
 from ivr_scripts.lookups import HttpLookupClient, LookupRegistry, default_registry
 from ivr_scripts.runner import CallContext, Hangup, Queue, Survey, Transfer, Voicemail
-from ivr_scripts.say import say
 from ivr_scripts.store import Notice
 from ivr_scripts.synthesis import text_path
 
@@ -36,6 +33,40 @@ from .helpers import (
     library,
     shipped_flow,
     weekday_calendar,
+)
+from .hotline_12329 import (
+    AGENT,
+    AGENT_QUEUE,
+    BAD_CHECKSUM_ID,
+    BAD_ID_ROUND,
+    BALANCE,
+    BYE_AFTER_ERRORS,
+    CALLER_HUNG_UP,
+    CHANGE_THEN_QUERY,
+    CONFIRM_PW,
+    CREDENTIALS,
+    DEPOSIT,
+    DEPOSIT_ID,
+    IC,
+    ID,
+    IID,
+    IPW,
+    LOAN,
+    MENU,
+    NEW_PW,
+    ONE_LOAN_ID,
+    PASSWORD,
+    PW,
+    SPRING_FESTIVAL,
+    TO_PASSWORD,
+    TONE,
+    TOO_MANY_ERRORS,
+    TWO_LOANS_ID,
+    UNKNOWN_ID,
+    M,
+    W,
+    hotline_spec,
+    loan_words,
 )
 from .simulated_calls import (
     AFTER_PROMPT,
@@ -50,47 +81,12 @@ from .simulated_calls import (
     SimulatedCall,
     SimulatedTimeHttpClient,
     StubLookupApi,
-    demo_accounts,
     write_wav,
 )
 
-SPEED = 0.02
-
-HOTLINE = shipped_flow("hotline_12329")
+SPEED = 0.01
 SURVEY_FLOW = shipped_flow("survey")
 VOICEMAIL_FLOW = shipped_flow("voicemail")
-HOTLINE_DID = {"number": "12329", "flow": "hotline_12329", "language": "zh", "calendar": 1}
-SPRING_FESTIVAL = ["Spring Festival", "2024-02-10", "2024-02-17"]
-
-DEPOSIT_ID = "11010519491231002*"  # demo account ...002X (the X keyed as *): 12345.67, no loan
-ONE_LOAN_ID = "440304198001011239"
-TWO_LOANS_ID = "320102199003154560"
-UNKNOWN_ID = "110101199003070011"  # a right check digit, but no account
-BAD_CHECKSUM_ID = "110105194912310021"
-TONE = "tone_stream://%(500,0,1000)"
-
-AGENT_QUEUE = Queue("hotline_12329", 0, ("housing_fund",))
-TOO_MANY_ERRORS = Hangup("too_many_errors")
-CALLER_HUNG_UP = Hangup("caller_hung_up", caller_hung_up=True)
-
-# Prompt ids of the 12329 flow.
-W, M, IC = "welcome_12329", "main_menu", "invalid_choice"
-ID, IID, PW, IPW = "enter_id_number", "invalid_id_number", "enter_password", "invalid_password"
-NEW_PW, CONFIRM_PW = "enter_new_password", "confirm_new_password"
-AGENT = "transferring_to_agent"
-BYE_AFTER_ERRORS = ["too_many_errors", "goodbye"]
-BALANCE = [
-    "your_balance_is", "say/1", "say/10000", "say/liang", "say/1000", "say/3", "say/100",
-    "say/4", "say/10", "say/5", "say/yuan", "say/6", "say/jiao", "say/7", "say/fen",
-]  # fmt: skip
-
-# Node ids of the 12329 flow.
-MENU = ["welcome", "block", "hours", "main_menu"]
-TO_PASSWORD = ["ask_id", "check_id", "id_valid", "ask_password", "route_service"]
-DEPOSIT = ["deposit_start", *TO_PASSWORD, "deposit_lookup", "deposit_found"]
-LOAN = ["loan_start", *TO_PASSWORD, "loan_lookup", "loan_found"]
-PASSWORD = ["password_start", *TO_PASSWORD, "ask_new_password", "ask_confirm_password"]
-BAD_ID_ROUND = ["ask_id", "check_id", "id_valid", "count_bad_id", "bad_id_limit"]
 
 
 def shanghai(year: int, month: int, day: int, hour: int, minute: int = 0) -> dt.datetime:
@@ -135,33 +131,6 @@ def silent():
         yield endpoint
     finally:
         endpoint.close()
-
-
-def hotline_spec(
-    api: StubLookupApi | None = None,
-    *,
-    at: dt.datetime = WEDNESDAY_10AM,
-    blacklist: list[dict[str, Any]] | None = None,
-    lookups: LookupRegistry | None = None,
-    http: Any = None,
-    notices: tuple[Notice, ...] = (),
-) -> CallSpec:
-    """The 12329 flow for DID 12329 (Monday-Friday 9-17, Spring Festival 2024 closed)."""
-    snapshot = config(
-        blacklist=blacklist,
-        calendars=[weekday_calendar(holidays=[SPRING_FESTIVAL])],
-        dids=[HOTLINE_DID],
-    )
-    if http is None and api is not None:
-        http = SimulatedTimeHttpClient(api.base_url, LOOKUP_TOKEN, SPEED)
-    return CallSpec(
-        flows=library(HOTLINE, notices=notices),
-        config=snapshot,
-        context=lambda uuid, caller, number: CallContext.for_did(snapshot, number, caller, uuid),
-        at=at,
-        lookups=lookups if lookups is not None else default_registry(),
-        http=http,
-    )
 
 
 def flow_spec(
@@ -615,10 +584,9 @@ def test_lookup_node_registered_function_error_branch(harness, functions, error)
 
 
 HTTP_BALANCE = {
-    "type": "lookup", "url": "deposit-balance/", "timeout": 0.2, "into": "account",
+    "type": "lookup", "url": "deposit-balance/", "timeout": 3, "into": "account",
     "params": {"id_number": "id_number", "password": "password"},
 }  # fmt: skip
-CREDENTIALS = {"id_number": "11010519491231002X", "password": "123456"}
 
 
 def test_lookup_node_over_http(harness, api) -> None:
@@ -649,15 +617,17 @@ def test_lookup_node_over_http(harness, api) -> None:
 )
 def test_lookup_node_over_http_error_branch(harness, api, silent, failure, error) -> None:
     http: HttpLookupClient | None = HttpLookupClient(api.base_url, LOOKUP_TOKEN)
+    node = HTTP_BALANCE
     if failure == "server-error":
         api.mode = "error"
     elif failure == "wrong-token":
         http = HttpLookupClient(api.base_url, "not-the-token")
     elif failure == "silent":
-        http = HttpLookupClient(silent.base_url, LOOKUP_TOKEN)  # the node's 0.2 s timeout
+        http = HttpLookupClient(silent.base_url, LOOKUP_TOKEN)
+        node = {**HTTP_BALANCE, "timeout": 0.2}  # real seconds: the plain client's
     else:
         http = None
-    spec = flow_spec(lookup_flow(HTTP_BALANCE, "account_balance"), variables=CREDENTIALS,
+    spec = flow_spec(lookup_flow(node, "account_balance"), variables=CREDENTIALS,
                      http=http)  # fmt: skip
     call = harness.call([], spec, "5000")
     assert call.result.outcome == Hangup("lookup_failed")
@@ -842,24 +812,6 @@ def test_emergency_notice_plays_before_the_flow(harness, api) -> None:
 
 # == every path of the shipped flows ============================================================
 
-
-def loan_words(id_number: str) -> list[str]:
-    """What the 12329 flow reads for an account's loans (the demo data's sums and date)."""
-    loans = demo_accounts()[id_number]["loans"]
-    remaining = sum(loan["remaining"] for loan in loans)
-    monthly = sum(loan["monthly"] for loan in loans)
-    due = min(loan["due"] for loan in loans)
-    return [
-        "loan_remaining_is", *say("amount", remaining, "zh"),
-        "loan_monthly_payment_is", *say("amount", monthly, "zh"),
-        "loan_next_due_is", *say("date", due, "zh"),
-    ]  # fmt: skip
-
-
-CHANGE_THEN_QUERY = [
-    (M, "3"), (ID, DEPOSIT_ID + "#"), (PW, "123456#"), (NEW_PW, "654321#"),
-    (CONFIRM_PW, "654321#"), (M, "1"), (ID, DEPOSIT_ID + "#"), (PW, "654321#"), (M, "0"),
-]  # fmt: skip
 
 HOTLINE_PATHS = [
     pytest.param(
@@ -1276,73 +1228,6 @@ def test_survey_caller_hangs_up(harness) -> None:
     call = harness.call([("survey_intro", [AFTER_PROMPT, HANG_UP])], survey_spec(), "6000")
     assert_hung_up_by_caller(call, ["ask"])
     assert "survey_scored" not in call.facts.kinds()
-
-
-# == the stub answers what the live API answers ==================================================
-
-
-def _post(base_url: str, endpoint: str, token: str, body: dict[str, Any]) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        base_url + endpoint,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            return reply.status, json.loads(reply.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def test_stub_and_flows_against_the_live_api(harness, api, live_server, transactional_db) -> None:
-    """One test, so the live server's database is set up and flushed once."""
-    from django.core.management import call_command
-
-    from ivr import services
-
-    call_command("seed_housing_fund_demo")
-    live_api, token = f"{live_server.url}/api/ivr/lookup/", services.lookup_token()
-    # The stub's answers are the live API's, byte for byte once parsed.
-    requests = [
-        ("deposit-balance/", CREDENTIALS),
-        ("deposit-balance/", {"id_number": "11010519491231002*", "password": "123456"}),
-        ("deposit-balance/", {**CREDENTIALS, "password": "000000"}),
-        ("deposit-balance/", {"id_number": UNKNOWN_ID, "password": "123456"}),
-        ("loans/", {"id_number": ONE_LOAN_ID, "password": "123456"}),
-        ("loans/", {"id_number": TWO_LOANS_ID, "password": "123456"}),
-        ("loans/", CREDENTIALS),
-        ("change-password/", {**CREDENTIALS, "password": "000000", "new_password": "222222"}),
-        ("change-password/", {**CREDENTIALS, "new_password": "654321"}),
-        ("deposit-balance/", {**CREDENTIALS, "password": "654321"}),
-        ("change-password/", {**CREDENTIALS, "password": "654321", "new_password": "123456"}),
-    ]
-    for endpoint, body in requests:
-        live = _post(live_api, endpoint, token, body)
-        stub = _post(api.base_url, endpoint, LOOKUP_TOKEN, body)
-        assert live == stub, (endpoint, body)
-    # Refusals: same status and error code (the messages are DRF's wording).
-    for endpoint, body, token_used in [
-        ("deposit-balance/", {"id_number": "123", "password": "123456"}, None),
-        ("loans/", {"id_number": ONE_LOAN_ID, "password": "12ab56"}, None),
-        ("deposit-balance/", CREDENTIALS, "wrong-token"),
-    ]:
-        live = _post(live_api, endpoint, token_used or token, body)
-        stub = _post(api.base_url, endpoint, token_used or LOOKUP_TOKEN, body)
-        assert (live[0], live[1]["code"]) == (stub[0], stub[1]["code"]), (endpoint, body)
-        if live[0] == 400:
-            assert set(live[1]["fields"]) == set(stub[1]["fields"])
-    # And the flow over the simulator against the live API itself.
-    http = SimulatedTimeHttpClient(live_api, token, SPEED)
-    call = harness.call(CHANGE_THEN_QUERY, hotline_spec(http=http))
-    assert call.result.outcome == AGENT_QUEUE
-    assert call.heard == [
-        W, M, ID, PW, NEW_PW, CONFIRM_PW, "password_changed", "query_done", M, ID, PW,
-        *BALANCE, "query_done", M, AGENT,
-    ]  # fmt: skip
-    loans = [(M, "2"), (ID, TWO_LOANS_ID + "#"), (PW, "123456#"), (M, "0")]
-    call = harness.call(loans, hotline_spec(http=http))
-    assert call.heard == [W, M, ID, PW, *loan_words(TWO_LOANS_ID), "query_done", M, AGENT]
 
 
 # == the simulator's play_and_get_digits, held to FreeSWITCH ======================================
