@@ -78,7 +78,9 @@ class Command(BaseCommand):
         gevent.signal_handler(signal.SIGINT, stopped.set)
         if options["demo_traffic"]:
             gevent.spawn(self._log_in_demo_agents, agents, manual)
-            did = telephony.DID.objects.filter(enabled=True).order_by("number").first()
+            dids = telephony.DID.objects.filter(enabled=True).order_by("number")
+            # A line without business hours, if there is one, has traffic reaching agents.
+            did = dids.filter(calendar__isnull=True).first() or dids.first()
             if did is not None:
                 traffic = TrafficGenerator(
                     simulator,
