@@ -81,9 +81,13 @@ class EslMedia:
         return digits or ""
 
     def record(self, path: str, max_seconds: int, silence_seconds: int) -> Recording:
+        # A caller gone before the switch starts recording left no message: that is a hang-up
+        # (CallerHungUp), not an empty recording to announce to the group.
+        self._execute("set", "playback_terminators=#")
+        if getattr(self.session, "hung_up", False):
+            raise CallerHungUp(getattr(self.session, "hangup_cause", None) or "NORMAL_CLEARING")
         started = time.monotonic()
         try:
-            self.session.execute("set", "playback_terminators=#")
             event = self.session.execute("record", f"{path} {max_seconds} 200 {silence_seconds}")
         except ChannelHangup:
             # Hanging up is how many callers end a message; FreeSWITCH keeps the file.

@@ -1158,7 +1158,7 @@ EVENING = shanghai(2024, 3, 6, 20)
     [
         pytest.param([(W, HANG_UP)], WEDNESDAY_10AM, ["welcome"], id="during-the-welcome"),
         pytest.param([(M, HANG_UP)], WEDNESDAY_10AM, MENU, id="during-the-menu-prompt"),
-        pytest.param([(M, AFTER_PROMPT), (M, HANG_UP)], WEDNESDAY_10AM, MENU,
+        pytest.param([(M, [AFTER_PROMPT, HANG_UP])], WEDNESDAY_10AM, MENU,
                      id="while-the-menu-waits-for-a-key"),
         pytest.param([(M, "7"), (IC, HANG_UP)], WEDNESDAY_10AM, MENU,
                      id="during-the-invalid-choice-prompt"),
@@ -1274,3 +1274,13 @@ def test_simulator_play_and_get_digits_regexp_is_a_pcre_search(regexp, keys, col
         assert caller.prompts == [PAGD_PROMPT] + ([PAGD_INVALID] if collected is None else [])
     finally:
         simulator.stop()
+
+
+def test_voicemail_flow_hang_up_as_the_tone_ends_leaves_nothing(harness) -> None:
+    """Gone after the tone but before the switch started recording: no message was left, so
+    none may be reported (the runner would announce an empty recording to the group)."""
+    call = harness.call([("leave_message", [AFTER_PROMPT, HANG_UP])], voicemail_spec(group=7),
+                        "4000")  # fmt: skip
+    assert_hung_up_by_caller(call, ["leave"])
+    assert call.facts.kinds() == ["ivr_path"]
+    assert "RECORD_START" not in call.caller.events
