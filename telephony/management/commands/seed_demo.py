@@ -116,6 +116,9 @@ class Command(BaseCommand):
         m.DID.objects.create(
             number="12329", name="住房公积金热线", flow="hotline_12329", calendar=calendar
         )
+        # Open around the clock (no calendar), so `make demo` has traffic reaching agents at
+        # any hour; 12329 itself keeps business hours and sends callers to voicemail outside.
+        m.DID.objects.create(number="95000", name="演示专线（全天）", flow="hotline_12329")
         m.DID.objects.create(
             number="4008001234",
             name="English line",
