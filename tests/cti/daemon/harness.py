@@ -19,23 +19,18 @@ import subprocess
 import sys
 import time
 import uuid
-import wave
 from pathlib import Path
 
 import gevent
 import redis
 
+from cti.bench_inbound import free_port
+from cti.bench_inbound import write_prompts as write_stand_in_prompts
 from cti.control.protocol import COMMAND_STREAM, REPLY_PREFIX, Command, Reply
 from cti.simulator.simulator import SwitchSimulator
 from freeswitch_conf.render import PUBLIC_DIALPLAN_PATH, RenderContext, render_to_memory
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def render_public_dialplan(
@@ -75,40 +70,13 @@ def render_public_dialplan(
     return render_to_memory(context)[PUBLIC_DIALPLAN_PATH]
 
 
-DAEMON_PROMPTS = [
-    "survey_intro",
-    "survey_thanks",
-    "invalid_choice",
-    "leave_message",
-    "system_busy",
-    "queue_closed",
-    "agent_unavailable",
-    "agent_number_before",
-    "agent_number_after",
-    "queue_position_before",
-    "queue_position_after",
-    "queue_wait_before",
-    "queue_wait_after",
-    "goodbye",
-    "message_saved",
-    "transferring_to_agent",
-    "main_menu",
-    "welcome_12329",
-    *[f"say/{digit}" for digit in range(10)],
-]
+# Prompts the end-to-end tests need beyond the daemon's own (cti.bench_inbound's list).
+EXTRA_PROMPTS = ("main_menu", "welcome_12329", "callback_confirmed")
 
 
 def write_prompts(directory: Path, seconds: float = 0.5) -> None:
     """Short silent 8 kHz WAVs standing in for the synthesized prompts."""
-    for language in ("zh", "en"):
-        for prompt in DAEMON_PROMPTS:
-            path = directory / language / f"{prompt}.wav"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with wave.open(str(path), "wb") as wav:
-                wav.setnchannels(1)
-                wav.setsampwidth(2)
-                wav.setframerate(8000)
-                wav.writeframes(b"\0\0" * int(8000 * seconds))
+    write_stand_in_prompts(directory, seconds, extra=EXTRA_PROMPTS)
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):
