@@ -779,9 +779,14 @@ class Switch:
     def app_echo(self, channel: Channel, data: str) -> None:
         channel.wait(None)
 
-    def play(self, channel: Channel, path: str, until_dtmf: bool = False) -> str:
+    def play(
+        self, channel: Channel, path: str, until_dtmf: bool = False, read_dtmf: bool = False
+    ) -> str:
         """switch_ivr_play_file: PLAYBACK_START, the prompt's duration, PLAYBACK_STOP.
 
+        ``until_dtmf``: the first digit stops the prompt and stays readable (a digit-collecting
+        caller's buffer). ``read_dtmf``: digits are consumed as mod_dptools' ``on_dtmf`` does
+        (see :meth:`wait_reading_dtmf`). Neither: digits wait in the channel's queue.
         Returns ``done``, ``dtmf`` (interrupted by a digit), ``break`` or ``hangup``.
         """
         if channel.down:
@@ -799,7 +804,10 @@ class Switch:
             party.on_prompt(channel, path)
         seconds = media.prompt_seconds(path, self.default_prompt_seconds, self.sound_prefix)
         started = self.clock.now()
-        reason = channel.wait(seconds, until_dtmf=until_dtmf)
+        if read_dtmf:
+            reason = self.wait_reading_dtmf(channel, seconds)
+        else:
+            reason = channel.wait(seconds, until_dtmf=until_dtmf)
         elapsed = self.clock.now() - started
         channel.set_variable("playback_seconds", int(elapsed))
         channel.set_variable("playback_ms", int(elapsed * 1000))
@@ -810,8 +818,37 @@ class Switch:
             channel.break_requested = False
         return "done" if reason == "timeout" else reason
 
+    @staticmethod
+    def playback_terminators(channel: Channel) -> str:
+        """The keys that end a playback or a recording (``playback_terminators``, default
+        ``*``; ``any`` and ``none`` as in mod_dptools)."""
+        value = channel.variables.get("playback_terminators")
+        if value is None:
+            return "*"
+        if value.lower() == "any":
+            return "1234567890*#"
+        if value.lower() == "none":
+            return ""
+        return value
+
+    def wait_reading_dtmf(self, channel: Channel, seconds: float | None) -> str:
+        """Wait as the playback and record applications do (mod_dptools' ``on_dtmf``): every
+        digit is consumed; a playback terminator ends the wait (``dtmf``, and
+        ``playback_terminator_used`` is set), any other digit is dropped."""
+        terminators = self.playback_terminators(channel)
+        deadline = None if seconds is None else self.clock.now() + seconds
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - self.clock.now())
+            reason = channel.wait(remaining, until_dtmf=True)
+            if reason != "dtmf":
+                return reason
+            digit = channel.dtmf_buffer.popleft()
+            if digit in terminators:
+                channel.set_variable("playback_terminator_used", digit)
+                return "dtmf"
+
     def app_playback(self, channel: Channel, data: str) -> None:
-        reason = self.play(channel, data)
+        reason = self.play(channel, data, read_dtmf=True)
         response = "PLAYBACK ERROR" if reason == "hangup" else "FILE PLAYED"
         if channel.variables.get("current_application_response") != "FILE NOT FOUND":
             channel.set_variable("current_application_response", response)
@@ -1626,9 +1663,7 @@ class Switch:
             self.pre_answer(channel)
         channel.fire("RECORD_START", after=[("Record-File-Path", path)])
         started = self.clock.now()
-        reason = channel.wait(limit, until_dtmf=True)
-        if reason == "dtmf":
-            channel.dtmf_buffer.popleft()
+        self.wait_reading_dtmf(channel, limit)
         seconds = self.clock.now() - started
         media.write_recording(path, seconds)
         channel.set_variable("record_seconds", int(seconds))

@@ -1007,23 +1007,49 @@ def test_hotline_language_switch_plays_the_other_prompt_set(harness, api) -> Non
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("failure", ["server-error", "silent"])
+SERVICE_BEFORE_LOOKUP = {
+    "deposit": (
+        [(M, "1"), (ID, DEPOSIT_ID + "#"), (PW, "123456#")],
+        [*DEPOSIT[:-1]], [ID, PW],
+    ),
+    "loan": (
+        [(M, "2"), (ID, ONE_LOAN_ID + "#"), (PW, "123456#")],
+        [*LOAN[:-1]], [ID, PW],
+    ),
+    "password": (
+        [(M, "3"), (ID, DEPOSIT_ID + "#"), (PW, "123456#"), (NEW_PW, "654321#"),
+         (CONFIRM_PW, "654321#")],
+        [*PASSWORD, "passwords_match", "change_password"], [ID, PW, NEW_PW, CONFIRM_PW],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("service", "failure"),
+    [
+        ("deposit", "server-error"),
+        ("deposit", "silent"),
+        ("loan", "server-error"),
+        ("loan", "silent"),
+        ("password", "server-error"),
+        ("password", "silent"),
+    ],
+)
 def test_hotline_lookup_failure_says_system_busy_and_returns_to_the_menu(
-    harness, api, silent, failure
+    harness, api, silent, service, failure
 ) -> None:
     if failure == "server-error":
         api.mode = "error"
         spec = hotline_spec(api)
     else:  # the node's 3 s timeout, in simulated seconds
         spec = hotline_spec(http=SimulatedTimeHttpClient(silent.base_url, LOOKUP_TOKEN, SPEED))
-    script = [(M, "1"), (ID, DEPOSIT_ID + "#"), (PW, "123456#"), (M, "0")]
-    call = harness.call(script, spec)
+    script, nodes, prompts = SERVICE_BEFORE_LOOKUP[service]
+    call = harness.call([*script, (M, "0")], spec)
     assert call.result.outcome == AGENT_QUEUE
-    assert call.result.path == [*MENU, *DEPOSIT[:-1], "system_busy_menu", "main_menu", "to_agent"]
-    assert call.heard == [W, M, ID, PW, "system_busy", M, AGENT]
-    assert ("HTTP 500" if failure == "server-error" else "timed out") in call.result.variables[
-        "lookup_error"
-    ]
+    assert call.result.path == [*MENU, *nodes, "system_busy_menu", "main_menu", "to_agent"]
+    assert call.heard == [W, M, *prompts, "system_busy", M, AGENT]
+    error = call.result.variables["lookup_error"]
+    assert ("HTTP 500" if failure == "server-error" else "timed out") in error
 
 
 def test_hotline_id_check_failure_ends_the_call(harness, api) -> None:
@@ -1284,3 +1310,46 @@ def test_voicemail_flow_hang_up_as_the_tone_ends_leaves_nothing(harness) -> None
     assert_hung_up_by_caller(call, ["leave"])
     assert call.facts.kinds() == ["ivr_path"]
     assert "RECORD_START" not in call.caller.events
+
+
+# The playback and record applications read DTMF through mod_dptools' on_dtmf: each key is
+# consumed; a key among ``playback_terminators`` (default ``*``; EslMedia sets ``#`` before
+# recording) ends the application, any other key is dropped.
+PLAY_THEN_MENU = flow(
+    "play_then_menu",
+    "intro",
+    intro={"type": "play", "prompts": ["welcome_12329"], "next": "menu"},
+    menu={
+        "type": "menu", "prompts": ["main_menu"], "invalid_prompts": ["invalid_choice"],
+        "tries": 1, "timeout": 2, "options": {"1": "one", "*": "star"}, "failure": "no_key",
+    },
+    one={"type": "hangup", "reason": "one"},
+    star={"type": "hangup", "reason": "star"},
+    no_key={"type": "hangup", "reason": "no_key"},
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("key", "terminator_used"),
+    [
+        pytest.param("1", None, id="other-key-dropped"),
+        pytest.param("*", "*", id="terminator-ends-the-playback"),
+    ],
+)
+def test_simulator_playback_consumes_keys(harness, key, terminator_used) -> None:
+    call = harness.call([(W, key)], flow_spec(PLAY_THEN_MENU), "5000")
+    # The key never reaches the menu after the playback.
+    assert call.result.outcome == Hangup("no_key")
+    assert call.result.digits["menu"] == [""]
+    assert call.heard == [W, M, IC]
+    assert call.caller.channel is not None
+    assert call.caller.channel.variables.get("playback_terminator_used") == terminator_used
+
+
+def test_simulator_recording_ends_at_the_terminator_only(harness) -> None:
+    actions = [AwaitEvent("RECORD_START"), Pause(2), "5", Pause(3), "#"]
+    call = harness.call([("leave_message", actions)], voicemail_spec(group=7), "4000")
+    outcome = call.result.outcome
+    assert isinstance(outcome, Voicemail)
+    assert outcome.duration_seconds >= 5  # the 5 did not end the message
+    assert call.heard == ["leave_message", TONE, "message_saved", "goodbye"]
