@@ -181,7 +181,8 @@ def test_a_callback_keeps_the_callers_place_and_is_dialled_by_the_next_agent(cen
     )
     assert phone.channels and customer.channels
     exits = wait_for(
-        lambda: [f for f in center.facts("queue_exited") if f["outcome"] == "callback"], 10,
+        lambda: [f for f in center.facts("queue_exited") if f["outcome"] == "callback"],
+        10,
         what="the queue exit of the callback",
     )
     assert exits[0]["agent_id"] == agents[0].id
