@@ -41,6 +41,18 @@ from cti.services import AcdPort, CallServices, DaemonSettings, IvrRuntime
 
 logger = logging.getLogger(__name__)
 
+# What the daemon listens to on the inbound connection (each call's own events arrive on its
+# outbound socket): answers and hangups of agent, consulted and callback legs, and phone
+# registrations. Subscribing to ALL would parse every event of every channel twice.
+DAEMON_EVENTS = (
+    "CHANNEL_ANSWER",
+    "CHANNEL_HANGUP_COMPLETE",
+    "CUSTOM",
+    "sofia::register",
+    "sofia::unregister",
+    "sofia::expire",
+)
+
 
 @dataclass
 class DaemonOptions:
@@ -71,7 +83,9 @@ class Daemon:
             country=options.settings.country,
             rng=random.Random(),
         )
-        self.switches = [InboundClient.from_url(url, events=("ALL",)) for url in options.esl_urls]
+        self.switches = [
+            InboundClient.from_url(url, events=DAEMON_EVENTS) for url in options.esl_urls
+        ]
         self.services = CallServices(
             redis=self.redis,
             config=lambda: self.reader.current,
