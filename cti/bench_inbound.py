@@ -58,6 +58,7 @@ import redis
 
 from cti.control.protocol import COMMAND_STREAM, REPLY_PREFIX, Command
 from cti.facts import DEFAULT_DEAD_LETTER_STREAM, DEFAULT_STREAM
+from cti.persister import stored_moment
 from cti.simulator.channel import Channel
 from cti.simulator.events import SwitchEvent
 from cti.simulator.parties import SimulatedCaller
@@ -742,8 +743,10 @@ def audit_facts(client: redis.Redis, stream: str = DEFAULT_STREAM) -> FactAudit:
     calls_started: set[str] = set()
     calls_ended: set[str] = set()
     legs: set[str] = set()
-    queue_entered: set[tuple[str, str, float]] = set()
-    queue_closed: dict[str, set[tuple[str, str, float]]] = {}
+    # Queue entries are keyed by their entry time as stored (microseconds), not by a rounded
+    # float: rounding both sides to milliseconds disagreed once in about 2,000 entries.
+    queue_entered: set[tuple[str, str, Any]] = set()
+    queue_closed: dict[str, set[tuple[str, str, Any]]] = {}
     sequenced: dict[str, set[tuple[str, int]]] = {}
     sequenced_models: dict[str, Any] = {
         "agent_state_changed": history.AgentStateChange,
@@ -767,9 +770,9 @@ def audit_facts(client: redis.Redis, stream: str = DEFAULT_STREAM) -> FactAudit:
                 legs.add(payload["leg_uuid"])
             elif kind == "queue_entered":
                 entered = payload.get("entered_at") or at
-                queue_entered.add((payload["call_uuid"], payload["queue"], round(entered, 3)))
+                queue_entered.add((payload["call_uuid"], payload["queue"], stored_moment(entered)))
             elif kind in ("queue_exited", "call_abandoned"):
-                key = (payload["call_uuid"], payload["queue"], round(payload["entered_at"], 3))
+                key = (payload["call_uuid"], payload["queue"], stored_moment(payload["entered_at"]))
                 queue_closed.setdefault(kind, set()).add(key)
             elif kind in sequenced_models:
                 sequenced.setdefault(kind, set()).add((fields["subject"], int(fields["seq"])))
@@ -795,14 +798,14 @@ def audit_facts(client: redis.Redis, stream: str = DEFAULT_STREAM) -> FactAudit:
         )
     audit.missing["leg_ended"] += len(legs - stored_legs)
 
-    entries: dict[tuple[str, str, float], bool] = {}
+    entries: dict[tuple[str, str, Any], bool] = {}
     queue_keys = queue_entered.union(*queue_closed.values())
     for chunk in _chunks(sorted({key[0] for key in queue_keys})):
         queue_rows = history.QueueEntry.objects.filter(call_uuid__in=chunk).values_list(
             "call_uuid", "queue", "entered_at", "exited_at"
         )
         for call_uuid, queue, entered_at, exited_at in queue_rows:
-            entries[(call_uuid, queue, round(entered_at.timestamp(), 3))] = exited_at is not None
+            entries[(call_uuid, queue, entered_at)] = exited_at is not None
     audit.missing["queue_entered"] += sum(1 for key in queue_entered if key not in entries)
     for kind, keys in queue_closed.items():
         # An exit or an abandon is stored when its entry is closed.

@@ -107,7 +107,8 @@ def parse_entry(stream_id: str, fields: dict[str, str]) -> Envelope:
     return Envelope(stream_id, kind, subject, seq, at, f.decode_fact(kind, payload))
 
 
-def _moment(epoch_seconds: float) -> dt.datetime:
+def stored_moment(epoch_seconds: float) -> dt.datetime:
+    """The datetime a fact's epoch seconds are stored as (microseconds, UTC)."""
     return dt.datetime.fromtimestamp(epoch_seconds, tz=dt.UTC)
 
 
@@ -135,7 +136,7 @@ def _call_started(e: Envelope) -> m.CallRecord:
         callee=fact.callee,
         did=fact.did,
         node=fact.node,
-        started_at=_moment(e.at),
+        started_at=stored_moment(e.at),
     )
 
 
@@ -148,9 +149,9 @@ def _call_ended(e: Envelope) -> m.CallRecord:
         callee=fact.callee,
         did=fact.did,
         node=fact.node,
-        started_at=_moment(fact.started_at),
-        answered_at=None if fact.answered_at is None else _moment(fact.answered_at),
-        ended_at=_moment(e.at),
+        started_at=stored_moment(fact.started_at),
+        answered_at=None if fact.answered_at is None else stored_moment(fact.answered_at),
+        ended_at=stored_moment(e.at),
         duration_seconds=_seconds_between(fact.started_at, e.at),
         talk_seconds=_seconds_between(fact.answered_at, e.at),
         hangup_cause=fact.hangup_cause,
@@ -169,9 +170,9 @@ def _leg_ended(e: Envelope) -> m.CallLeg:
         call_uuid=fact.call_uuid,
         party=fact.party,
         number=fact.number,
-        started_at=_moment(fact.started_at),
-        answered_at=None if fact.answered_at is None else _moment(fact.answered_at),
-        ended_at=_moment(e.at),
+        started_at=stored_moment(fact.started_at),
+        answered_at=None if fact.answered_at is None else stored_moment(fact.answered_at),
+        ended_at=stored_moment(e.at),
         duration_seconds=max(0.0, e.at - fact.started_at),
         talk_seconds=_seconds_between(fact.answered_at, e.at),
         hangup_cause=fact.hangup_cause,
@@ -188,7 +189,7 @@ def _agent_state_changed(e: Envelope) -> m.AgentStateChange:
         old_state=fact.old,
         new_state=fact.new,
         reason=fact.reason,
-        changed_at=_moment(e.at),
+        changed_at=stored_moment(e.at),
         old_state_seconds=fact.duration,
         call_uuid=fact.call_uuid,
     )
@@ -200,7 +201,7 @@ def _queue_entered(e: Envelope) -> m.QueueEntry:
     return m.QueueEntry(
         call_uuid=fact.call_uuid,
         queue=fact.queue,
-        entered_at=_moment(entered),
+        entered_at=stored_moment(entered),
         entry_position=fact.position,
     )
 
@@ -210,8 +211,8 @@ def _queue_exited(e: Envelope) -> m.QueueEntry:
     return m.QueueEntry(
         call_uuid=fact.call_uuid,
         queue=fact.queue,
-        entered_at=_moment(fact.entered_at),
-        exited_at=_moment(e.at),
+        entered_at=stored_moment(fact.entered_at),
+        exited_at=stored_moment(e.at),
         wait_seconds=fact.wait_seconds,
         outcome=fact.outcome,
         exit_position=fact.position,
@@ -225,8 +226,8 @@ def _call_abandoned(e: Envelope) -> m.QueueEntry:
     return m.QueueEntry(
         call_uuid=fact.call_uuid,
         queue=fact.queue,
-        entered_at=_moment(fact.entered_at),
-        exited_at=_moment(e.at),
+        entered_at=stored_moment(fact.entered_at),
+        exited_at=stored_moment(e.at),
         wait_seconds=fact.wait_seconds,
         outcome=m.QueueOutcome.ABANDONED,
         exit_position=fact.position,
@@ -244,7 +245,7 @@ def _recording_saved(e: Envelope) -> m.Recording:
         size_bytes=fact.size,
         channels=fact.channels,
         agent_id=fact.agent_id,
-        saved_at=_moment(e.at),
+        saved_at=stored_moment(e.at),
     )
 
 
@@ -257,7 +258,7 @@ def _survey_scored(e: Envelope) -> m.SurveyScore:
         score=fact.score,
         agent_id=fact.agent_id,
         queue=fact.queue,
-        scored_at=_moment(e.at),
+        scored_at=stored_moment(e.at),
     )
 
 
@@ -268,8 +269,8 @@ def _ivr_path(e: Envelope) -> m.IvrPath:
         seq=e.seq,
         call_uuid=fact.call_uuid,
         flow=fact.flow,
-        started_at=_moment(fact.started_at),
-        finished_at=_moment(e.at),
+        started_at=stored_moment(fact.started_at),
+        finished_at=stored_moment(e.at),
         nodes=fact.nodes,
         digits=fact.digits,
         variables=fact.variables,
@@ -288,7 +289,7 @@ def _supervisor_action(e: Envelope) -> m.SupervisorAction:
         target_agent_id=fact.target_agent_id,
         target_call_uuid=fact.target_call_uuid,
         detail=fact.detail,
-        acted_at=_moment(e.at),
+        acted_at=stored_moment(e.at),
     )
 
 
@@ -302,7 +303,7 @@ def _voicemail_left(e: Envelope) -> m.Voicemail:
         group_id=fact.group_id,
         path=fact.path,
         duration_seconds=fact.duration,
-        left_at=_moment(e.at),
+        left_at=stored_moment(e.at),
     )
 
 
@@ -422,7 +423,7 @@ def _deliver_voicemails(envelopes: Sequence[Envelope]) -> None:
             duration_seconds=fact.duration,
             caller=fact.caller,
             group_id=fact.group_id,
-            left_at=_moment(envelope.at),
+            left_at=stored_moment(envelope.at),
         )
 
 

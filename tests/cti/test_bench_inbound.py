@@ -77,6 +77,26 @@ def test_the_audit_counts_facts_missing_from_the_database(redis_client):
     assert after.lost == 0 and sum(after.emitted.values()) == 4
 
 
+@pytest.mark.django_db
+def test_the_audit_finds_queue_entries_whose_time_rounds_differently_once_stored(redis_client):
+    # 1763780000.0005002 is stored as ...000500 µs; rounded to milliseconds, the fact's float
+    # gives .000 and the stored one .001: an audit keyed by rounded floats called it lost.
+    writer = FactWriter(redis_client)
+    for index, entered in enumerate((1763780000.0005002, 1763780000.0024998, 1763780000.25)):
+        call_uuid = f"audit-boundary-{index}"
+        writer.queue_entered(call_uuid=call_uuid, queue="q", position=1, entered_at=entered)
+        writer.queue_exited(
+            call_uuid=call_uuid, queue="q", entered_at=entered, position=1, outcome="answered",
+            agent_id=7,
+        )  # fmt: skip
+    persister = Persister(redis_client, group=bench.PERSISTER_GROUP, block_ms=None)
+    persister.ensure_group()
+    while persister.step():
+        pass
+    audit = bench.audit_facts(redis_client)
+    assert audit.lost == 0 and audit.emitted["queue_entered"] == 3
+
+
 def test_the_ivr_variant_is_the_shipped_flow_sending_its_agent_option_to_our_queue():
     definition = bench.ivr_flow_definition("bench-ivr-test", "bench-inbound-test")
     assert validate_flow(definition) == []
