@@ -101,10 +101,13 @@ class Listener:
         self.handled_disconnect = False
         self._buffer = b""
         self._greenlets: list[gevent.Greenlet] = []
+        # How the bus offers events to this connection: None, ("all",) or
+        # ("channel", uuid, with_job_owner); see _update_route.
+        self._route: tuple | None = None
 
     # -- life cycle --------------------------------------------------------------------
     def start(self) -> None:
-        self.switch.bus.subscribe(self.on_event)
+        self._update_route()
         self._greenlets = [gevent.spawn(self._reader), gevent.spawn(self._pump)]
         if not self.outbound:
             self._send(wire.auth_request())
@@ -113,7 +116,7 @@ class Listener:
         if not self.running and self.closed.is_set():
             return
         self.running = False
-        self.switch.bus.unsubscribe(self.on_event)
+        self._set_route(None)
         if goodbye:
             self._send(
                 wire.disconnect_notice(
@@ -141,9 +144,42 @@ class Listener:
             self.running = False
 
     # -- event delivery ----------------------------------------------------------------
+    def _update_route(self) -> None:
+        """Ask the bus for the events this connection may accept, after a state change.
+
+        A session's connection that is not listening, or listens with ``myevents``, can
+        only take its channel's events (its hang-up, myevents' Unique-ID test) and, with
+        myevents, the jobs it owns; every other listening connection is offered everything.
+        """
+        if not self.running:
+            route = None
+        elif self.session is not None and (self.myevents or not self.events_enabled):
+            route = ("channel", self.session.uuid, self.myevents)
+        elif self.events_enabled:
+            route = ("all",)
+        else:
+            route = None
+        if route != self._route:
+            self._set_route(route)
+
+    def _set_route(self, route: tuple | None) -> None:
+        bus = self.switch.bus
+        previous = self._route
+        if previous is not None:
+            if previous[0] == "all":
+                bus.unsubscribe(self.on_event)
+            else:
+                bus.unroute_channel(previous[1], self.on_event)
+        self._route = route
+        if route is not None:
+            if route[0] == "all":
+                bus.subscribe(self.on_event)
+            else:
+                bus.route_channel(route[1], self.on_event, job_owner=route[2])
+
     def on_event(self, event: SwitchEvent) -> None:
         if self.session is not None and event.name == "CHANNEL_HANGUP_COMPLETE":
-            if event.get("Unique-ID") == self.session.uuid:
+            if event.routing_ids()[0] == self.session.uuid:
                 self._deliver(event)
                 self.queue.put(_CHANNEL_DOWN)
                 return
@@ -168,10 +204,10 @@ class Listener:
         if send and self.filters:
             send = self._passes_filters(event)
         if send and self.myevents:
-            unique_id = event.get("Unique-ID")
+            unique_id, job_owner = event.routing_ids()
             if unique_id is None or (self.session is not None and unique_id != self.session.uuid):
                 send = False
-            if self.session is not None and event.get("Job-Owner-UUID") == self.session.uuid:
+            if self.session is not None and job_owner == self.session.uuid:
                 send = True
         if send:
             self.queue.put(event)
@@ -295,6 +331,7 @@ class Listener:
             self.first_command_after_connect.set()
         with self.lock:
             reply = self.parse_command(raw, headers, body)
+            self._update_route()
             if reply is not None:
                 self._send(reply)
             if not self.running:
@@ -490,7 +527,7 @@ class Listener:
                 self.switch.eavesdrop_command(target, command)
             return f"+OK {event_uuid}"
         subclass = header.get("event-subclass") if name == "CUSTOM" else None
-        event = SwitchEvent(name=name, subclass=subclass)
+        event = SwitchEvent(name=name, subclass=subclass, foreign_headers=True)
         event.extend([(k, v) for k, v in headers if k.lower() != "event-subclass"])
         event.add("Event-UUID", event_uuid)
         if subclass:

@@ -67,7 +67,11 @@ class SwitchEvent:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: str | None = None
     subclass: str | None = None
+    # Set when headers written by an ESL client went in (sendevent, a sendmsg's
+    # PRIVATE_COMMAND) or a Job-Owner-UUID was added: only such events can name a job owner.
+    foreign_headers: bool = False
     _frames: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    _routing: tuple[str | None, str | None] | None = field(default=None, repr=False, compare=False)
 
     def frame(self, format_name: str) -> bytes:
         """The event as written to a listener in ``plain`` or ``json``; built once per format.
@@ -89,6 +93,8 @@ class SwitchEvent:
     def add(self, name: str, value: str | int | None) -> None:
         if value is None:
             return
+        if len(name) == 14 and name.lower() == "job-owner-uuid":
+            self.foreign_headers = True
         self.headers.append((name, str(value)))
 
     def extend(self, headers: list[tuple[str, str]]) -> None:
@@ -102,9 +108,31 @@ class SwitchEvent:
                 return value
         return None
 
+    def routing_ids(self) -> tuple[str | None, str | None]:
+        """(Unique-ID, Job-Owner-UUID) of a fired event, looked up once.
+
+        The simulator writes Job-Owner-UUID only in BACKGROUND_JOB (``add`` notes it);
+        other events can carry one only through client headers (``foreign_headers``), so
+        the full header scan for it is skipped for the rest. Only for events already fired:
+        they do not change afterwards.
+        """
+        routing = self._routing
+        if routing is None:
+            owner = self.get("Job-Owner-UUID") if self.foreign_headers else None
+            routing = self._routing = (self.get("Unique-ID"), owner)
+        return routing
+
 
 class EventBus:
-    """Numbers events, stamps the base headers and hands them to every listener."""
+    """Numbers events, stamps the base headers and hands them to the listeners concerned.
+
+    ESL connections are offered an event when it may concern them: ``subscribe`` for every
+    event, or ``route_channel`` for the events of one channel (its Unique-ID, or a
+    Job-Owner-UUID naming it) - what a ``myevents`` session can receive. The connection
+    still applies mod_event_socket's own tests; the routing only skips connections those
+    tests would reject anyway, without scanning each event's headers once per connection.
+    Parties (``subscribe_channel``) are called after every connection has the event.
+    """
 
     def __init__(
         self,
@@ -120,6 +148,8 @@ class EventBus:
         self.ipv6 = ipv6
         self._sequence = 0
         self._listeners: list[Callable[[SwitchEvent], None]] = []
+        self._uuid_routes: dict[str, list[Callable[[SwitchEvent], None]]] = {}
+        self._owner_routes: dict[str, list[Callable[[SwitchEvent], None]]] = {}
         self._channel_listeners: dict[str, list[Callable[[SwitchEvent], None]]] = {}
 
     def subscribe(self, listener: Callable[[SwitchEvent], None]) -> None:
@@ -128,6 +158,23 @@ class EventBus:
     def unsubscribe(self, listener: Callable[[SwitchEvent], None]) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    def route_channel(
+        self, uuid: str, listener: Callable[[SwitchEvent], None], job_owner: bool
+    ) -> None:
+        """Offer ``listener`` the events whose Unique-ID is ``uuid`` (and, with
+        ``job_owner``, those whose Job-Owner-UUID is ``uuid``)."""
+        self._uuid_routes.setdefault(uuid, []).append(listener)
+        if job_owner:
+            self._owner_routes.setdefault(uuid, []).append(listener)
+
+    def unroute_channel(self, uuid: str, listener: Callable[[SwitchEvent], None]) -> None:
+        for routes in (self._uuid_routes, self._owner_routes):
+            listeners = routes.get(uuid)
+            if listeners and listener in listeners:
+                listeners.remove(listener)
+                if not listeners:
+                    del routes[uuid]
 
     def subscribe_channel(self, uuid: str, listener: Callable[[SwitchEvent], None]) -> None:
         """Call ``listener`` for the events whose Unique-ID is ``uuid`` (cheap per party)."""
@@ -168,6 +215,8 @@ class EventBus:
         """A new event with its base headers; ``prefix`` headers come before Event-Name."""
         event = SwitchEvent(name=name, subclass=subclass)
         if prefix:
+            # Only a sendmsg's headers come first (PRIVATE_COMMAND): the client wrote them.
+            event.foreign_headers = True
             event.extend(prefix)
         if subclass:
             event.add("Event-Subclass", subclass)
@@ -177,8 +226,21 @@ class EventBus:
     def fire(self, event: SwitchEvent) -> None:
         for listener in list(self._listeners):
             listener(event)
-        if self._channel_listeners:
-            unique_id = event.get("Unique-ID")
+        if not (self._uuid_routes or self._channel_listeners):
+            return
+        unique_id, owner = event.routing_ids()
+        if self._uuid_routes:
             if unique_id is not None:
-                for listener in list(self._channel_listeners.get(unique_id, ())):
-                    listener(event)
+                routed = self._uuid_routes.get(unique_id)
+                if routed:
+                    for listener in list(routed):
+                        listener(event)
+            # A connection routed by both ids has had the event already.
+            if owner is not None and owner != unique_id:
+                routed = self._owner_routes.get(owner)
+                if routed:
+                    for listener in list(routed):
+                        listener(event)
+        if unique_id is not None and self._channel_listeners:
+            for listener in list(self._channel_listeners.get(unique_id, ())):
+                listener(event)

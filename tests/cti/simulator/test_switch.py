@@ -388,3 +388,64 @@ def test_caller_reacts_to_prompts_and_events(sim: SwitchSimulator) -> None:
     assert pressed == [True]
     assert caller.prompts == ["tone_stream://%(1000,0,350)", "local_stream://queue_music"]
     assert 2.9 <= sim.clock.now() - started <= 4.0
+
+
+def test_event_delivery_by_session_subscription_and_job_owner(sim: SwitchSimulator) -> None:
+    """mod_event_socket's delivery rules, whatever routes events to the connections.
+
+    myevents: the session's own events, and jobs it owns (Job-Owner-UUID) when it listens
+    for BACKGROUND_JOB; ``event`` without myevents: every call's events; sendevent headers
+    naming a job owner count like the switch's own.
+    """
+    server = OutboundServer()
+    sim.load_dialplan(
+        f"""<include><context name="sock"><extension name="s">
+        <condition field="destination_number" expression="^6000$">
+          <action application="socket" data="127.0.0.1:{server.port} async full"/>
+        </condition></extension></context></include>"""
+    )
+    sessions = []
+    callers = []
+    for number in ("5550001", "5550002", "5550003"):
+        caller = SimulatedCaller(sim, caller_id_number=number)
+        caller.dial("6000", context="sock")
+        outbound = server.accept()
+        outbound.command("connect")
+        callers.append(caller)
+        sessions.append(outbound)
+    mine, other, watcher = sessions
+    for outbound in (mine, other):
+        assert outbound.command("myevents").reply_text == "+OK Events Enabled"
+        assert outbound.command("event plain BACKGROUND_JOB").reply_text.startswith("+OK")
+    assert watcher.command("event plain CHANNEL_HANGUP").reply_text.startswith("+OK")
+
+    job = mine.command("bgapi status", {"Job-UUID": "job-mine"}).headers["Job-UUID"]
+    assert mine.wait_event("BACKGROUND_JOB", **{"Job_UUID": job}).get("Job-Owner-UUID") == (
+        callers[0].uuid
+    )
+    inbound = esl(sim, events="")
+    reply = inbound.command(
+        "sendevent BACKGROUND_JOB",
+        {"Job-UUID": "job-sent", "Job-Owner-UUID": callers[1].uuid},
+    )
+    assert reply.reply_text.startswith("+OK")
+    other.command("bgapi status", {"Job-UUID": "job-other"})
+    other.wait_event("BACKGROUND_JOB", **{"Job_UUID": "job-other"})
+    jobs = [r.get("Job-UUID") for r in other.observed().events if r.name == "BACKGROUND_JOB"]
+    assert jobs == ["job-sent", "job-other"]
+
+    # A session that did not ask for myevents hears every call; myevents sessions their own.
+    callers[0].hangup()
+    assert callers[0].wait_destroyed(timeout=5)
+    watcher.wait_event("CHANNEL_HANGUP", callers[0].uuid)
+    mine.wait_event("CHANNEL_HANGUP", callers[0].uuid)
+    callers[1].hangup()
+    other.wait_event("CHANNEL_HANGUP", callers[1].uuid)
+    for outbound, caller in ((mine, callers[0]), (other, callers[1])):
+        uuids = {r.unique_id for r in outbound.observed().events if r.name != "BACKGROUND_JOB"}
+        assert uuids == {caller.uuid}
+    assert {r.unique_id for r in watcher.observed().events} >= {c.uuid for c in callers[:2]}
+    callers[2].hangup()
+    assert callers[2].wait_destroyed(timeout=5)
+    inbound.close()
+    server.stop()
