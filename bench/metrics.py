@@ -230,7 +230,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         targets=("wallboard.bench:measure_ws_fanout", "desk.bench:measure_ws_fanout"),
         result_keys={"ws_fanout_p99_ms": "ws_fanout_p99_ms"},
         # Full: 1,000 clients (connecting them takes 10-15 s on the shared 2-core machine),
-        # 120 changes 0.25 s apart. Quick: 100 clients, 20 changes 0.1 s apart (daphne's
+        # 120 changes 0.25 s apart. Quick: 100 clients, 20 changes 0.1 s apart (the web server's
         # start-up is most of its time).
         arguments={
             "full": {

@@ -10,9 +10,10 @@ no channel layer on this path: a Channels group send costs a Redis round trip pe
 Redis read per consumer, which measured p99 ≈ 5 s with losses at 1,000 clients
 (docs/wallboard.md). Several ASGI processes each run their own relay and so all deliver.
 
-Pub/sub loses what is published while a subscriber is away. When the relay's subscription
-breaks and comes back, it asks every connected consumer of this process to resync: the pages
-reload current state from the Redis hashes the daemon keeps, so none shows stale state.
+Pub/sub loses what is published while a subscriber is away. Whenever the relay (re)subscribes,
+after an outage or at its start while the process's first pages were connecting, it asks
+every connected consumer of this process to resync: the pages reload current state from the
+Redis hashes the daemon keeps, so none shows stale state.
 """
 
 from __future__ import annotations
@@ -75,7 +76,6 @@ class LiveRelay:
 
     async def run(self) -> None:
         """Forward forever; after a broken subscription, resubscribe and ask pages to resync."""
-        first = True
         while True:
             client = self._redis_factory()
             pubsub = client.pubsub(ignore_subscribe_messages=True)
@@ -83,9 +83,9 @@ class LiveRelay:
                 await pubsub.subscribe(LIVE_CHANNEL, CHANGED_CHANNEL)
                 await self._load_directory(client)
                 self.subscribed.set()
-                if not first:
-                    self.resync_everyone()
-                first = False
+                # Pages that connected before this subscription (the first pages of a new
+                # process, or every page after an outage) may have missed events meanwhile.
+                self.resync_everyone()
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue

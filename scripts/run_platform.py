@@ -23,8 +23,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 def build_processes(demo: bool, host: str, port: int) -> list[tuple[str, list[str]]]:
     from django.conf import settings
 
+    from config.web import web_command
+
     python = sys.executable
-    bin_dir = Path(python).parent
     processes: list[tuple[str, list[str]]] = []
     if settings.SWITCH_SIMULATOR:
         simulator = [python, "manage.py", "run_simulator"]
@@ -32,7 +33,7 @@ def build_processes(demo: bool, host: str, port: int) -> list[tuple[str, list[st
     processes += [
         ("cti", [python, "manage.py", "run_cti"]),
         ("persister", [python, "manage.py", "run_persister"]),
-        ("web", [str(bin_dir / "daphne"), "-b", host, "-p", str(port), "config.asgi:application"]),
+        ("web", web_command(host, port, python=python)),
         (
             "celery",
             [

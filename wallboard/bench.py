@@ -1,8 +1,9 @@
 """`ws_fanout_p99_ms`: an agent state change reaching 1,000 connected websocket clients.
 
-A real daphne server (`config.asgi:application`, the relay included) runs as a subprocess on
-the bench Redis and database (`server_processes` of them sharing one port, one by default as
-in `scripts/run_platform.py`). `clients` websockets connect to the desk socket as one
+The web tier runs as production runs it (`config.web.web_command`: uvicorn serving
+`config.asgi:application`, the relay included) as a subprocess on the bench Redis and
+database, with `server_processes` worker processes sharing one port (default: one per CPU,
+as `scripts/run_platform.py`). `clients` websockets connect to the desk socket as one
 signed-in agent (a wall of pages watching one agent: every client is in `agent.<id>`, so one
 change fans out to all of them), at most `concurrency` handshakes at a time. The path is the
 production one: daemon publish on `cc:live` → the process's relay → its in-process registry →
@@ -20,19 +21,20 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENT_EMPLOYEE_NUMBER = "990001"
-# Handshakes in flight at once: more only queue in daphne's accept backlog and in the one
-# thread where Channels runs the session, user and snapshot lookups.
+# Handshakes in flight at once: more only queue in the server's accept backlog and in the one
+# thread per process where Channels runs the session, user and snapshot lookups.
 CONNECT_CONCURRENCY = 64
 
 
@@ -43,7 +45,8 @@ def _free_port() -> int:
 
 
 def _database_url() -> str:
-    """The database this process uses (under pytest: the test database), as a URL for daphne."""
+    """The database this process uses (under pytest: the test database), as a URL for the web
+    server."""
     from django.db import connection
 
     db = connection.settings_dict
@@ -96,15 +99,17 @@ def _remove(agent_id: int, session_key: str, user_id: int) -> None:
 
 
 class _Server:
-    """`processes` daphne processes serving the project on one port, logs in temporary files.
+    """The web tier as production runs it (`config.web.web_command`): `processes` uvicorn
+    workers on one free port, their log in a temporary file.
 
-    One process listens on a free port exactly as in production (`daphne -b -p`). Several
-    share the port the way several ASGI processes behind one address would: each gets its own
-    SO_REUSEPORT listening socket (`--fd`), so the kernel spreads the clients evenly; each also
-    listens on a private port, only to tell when that process is up.
+    The log names the worker process of every accepted websocket; the server is ready when
+    every worker has logged that it listens (each has its own SO_REUSEPORT socket, and the
+    kernel only spreads connections over the sockets that exist when they arrive).
     """
 
     def __init__(self, redis_url: str, processes: int = 1) -> None:
+        from config.web import web_command
+
         env = dict(
             os.environ,
             REDIS_URL=redis_url,
@@ -115,86 +120,52 @@ class _Server:
             CHANNELS_PREFIX=f"bench{uuid.uuid4().hex[:6]}",
             LOG_LEVEL="WARNING",
         )
-        self.sockets: list[socket.socket] = []
-        self.ready_ports: list[int] = []
-        self.logs: list[Any] = []
-        self.processes: list[subprocess.Popen] = []
-        if processes == 1:
-            self.port = _free_port()
-            self._spawn(["-b", "127.0.0.1", "-p", str(self.port)], env, ())
-            self.ready_ports.append(self.port)
-            return
-        self.port = 0
-        for _ in range(processes):
-            listener = socket.socket()
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            listener.bind(("127.0.0.1", self.port))
-            listener.listen(1024)
-            self.port = listener.getsockname()[1]
-            self.sockets.append(listener)
-            private = _free_port()
-            self.ready_ports.append(private)
-            descriptor = listener.fileno()
-            arguments = ["--fd", str(descriptor), "-b", "127.0.0.1", "-p", str(private)]
-            self._spawn(arguments, env, (descriptor,))
-
-    def _spawn(self, arguments: list[str], env: dict[str, str], fds: tuple[int, ...]) -> None:
-        log = tempfile.NamedTemporaryFile("w+", prefix="ws-fanout-daphne-", suffix=".log")
-        self.logs.append(log)
-        self.processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "daphne", *arguments, "config.asgi:application"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                pass_fds=fds,
-            )
+        self.port = _free_port()
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="ws-fanout-web-", suffix=".log")
+        self.processes = processes
+        command = web_command("127.0.0.1", self.port, workers=processes, access_log=False)
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
 
     def wait_ready(self, timeout: float) -> None:
+        from config.web import READY_MESSAGE
+
         deadline = time.monotonic() + timeout
-        waiting = set(self.ready_ports)
-        while waiting and time.monotonic() < deadline:
-            if any(process.poll() is not None for process in self.processes):
-                raise RuntimeError(f"daphne exited: {self.output()}")
-            for port in list(waiting):
-                with socket.socket() as sock:
-                    if sock.connect_ex(("127.0.0.1", port)) == 0:
-                        waiting.discard(port)
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the web server exited: {self.output()}")
+            self.log.seek(0)
+            if self.log.read().count(READY_MESSAGE) >= self.processes:
+                return
             time.sleep(0.05)
-        if waiting:
-            raise RuntimeError(f"daphne did not listen in {timeout} s: {self.output()}")
+        raise RuntimeError(f"the web server did not listen in {timeout} s: {self.output()}")
 
     def connections_per_process(self) -> list[int]:
-        """Websocket handshakes each process accepted (from daphne's access log)."""
-        counts = []
-        for log in self.logs:
-            log.seek(0)
-            counts.append(log.read().count('"WSCONNECT '))
-        return counts
+        """Websockets each worker process accepted (from the log), busiest first."""
+        self.log.seek(0)
+        counts: Counter[str] = Counter(
+            match.group(1) for match in _ACCEPTED.finditer(self.log.read())
+        )
+        return sorted(counts.values(), reverse=True)
 
     def output(self) -> str:
-        texts = []
-        for log in self.logs:
-            log.seek(0)
-            texts.append(log.read()[-2000:])
-        return "\n".join(texts)
+        self.log.seek(0)
+        return self.log.read()[-4000:]
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-        for listener in self.sockets:
-            listener.close()
-        for log in self.logs:
-            log.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self.log.close()
+
+
+# `... [<pid>] INFO uvicorn.error: 127.0.0.1:53122 - "WebSocket /ws/desk/" [accepted]`
+_ACCEPTED = re.compile(r"\[(\d+)\] INFO uvicorn\.error: \S+ - \"WebSocket [^\"]*\" \[accepted\]")
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -215,10 +186,16 @@ class _Client(asyncio.Protocol):
         self, url: str, headers: dict[str, str], index: int, arrivals: list, on_event: Any
     ) -> None:
         from websockets.client import ClientProtocol
+        from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
         from websockets.uri import parse_uri
 
         self.index = index
-        self.protocol = ClientProtocol(parse_uri(url), origin=headers.get("Origin"))
+        # Offer per-message deflate as browsers do; the server is expected to decline it.
+        self.protocol = ClientProtocol(
+            parse_uri(url),
+            origin=headers.get("Origin"),
+            extensions=[ClientPerMessageDeflateFactory()],
+        )
         self.request = self.protocol.connect()
         for name, value in headers.items():
             if name != "Origin":
@@ -387,7 +364,7 @@ def measure_ws_fanout(
     interval: float = 0.1,
     warmup: int = 2,
     concurrency: int = CONNECT_CONCURRENCY,
-    server_processes: int = 1,
+    server_processes: int | None = None,
 ) -> dict[str, Any]:
     """Publish→receive latency of agent state changes at `clients` websocket clients.
 
@@ -397,6 +374,9 @@ def measure_ws_fanout(
     """
     import websockets
 
+    from config.web import default_workers
+
+    server_processes = default_workers() if server_processes is None else server_processes
     load_before = os.getloadavg()
     agent_id, session_key, user_id = _signed_in_agent()
     server = _Server(redis_url, server_processes)

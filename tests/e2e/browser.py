@@ -1,4 +1,4 @@
-"""Chromium through Playwright in its own thread, and the web tier as a daphne subprocess.
+"""Chromium through Playwright in its own thread, and the web tier as a subprocess.
 
 The switch simulator runs on gevent in the test's main thread, and Playwright's sync API
 blocks the thread it runs in; so the browser lives in a thread of its own and the test hands
@@ -11,7 +11,6 @@ import os
 import queue
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+
+from config.web import READY_MESSAGE, web_command
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -36,7 +37,9 @@ def ensure_vendor_bundle() -> None:
 
 
 class WebServer:
-    """daphne serving config.asgi on a free port, on the test's database and Redis."""
+    """The web tier as production runs it (`config.web`, two uvicorn workers, so the pages'
+    websockets may land on different processes) on a free port, on the test's database and
+    Redis."""
 
     def __init__(self, database_url: str, redis_url: str, log_path: Path) -> None:
         with socket.socket() as sock:
@@ -46,8 +49,7 @@ class WebServer:
         self._log = open(log_path, "w")
         env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
-            + ["config.asgi:application"],
+            web_command("127.0.0.1", self.port, workers=2),
             cwd=ROOT,
             env=env,
             stdout=self._log,
@@ -55,13 +57,12 @@ class WebServer:
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
+            if self.log_path.read_text(errors="replace").count(READY_MESSAGE) >= 2:
+                return
             if self.process.poll() is not None:
                 break
             gevent.sleep(0.1)
-        raise RuntimeError("daphne did not start:\n" + self.log())
+        raise RuntimeError("the web server did not start:\n" + self.log())
 
     @property
     def url(self) -> str:

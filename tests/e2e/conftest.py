@@ -24,7 +24,7 @@ def web(settings, tmp_path, transactional_db):
         f"postgres://{database.get('USER') or 'postgres'}@{database.get('HOST') or '127.0.0.1'}:"
         f"{database.get('PORT') or 5432}/{database['NAME']}"
     )
-    server = WebServer(url, settings.REDIS_URL, tmp_path / "daphne.log")
+    server = WebServer(url, settings.REDIS_URL, tmp_path / "web.log")
     yield server
     server.stop()
 

@@ -1,7 +1,7 @@
 """A working day in Chromium: an agent takes a call from the simulator, a supervisor barges.
 
-Real parts: daphne serving the project, the CTI daemon process, the switch simulator with
-the project's dialplan, PostgreSQL, Redis, Debian's Chromium.
+Real parts: the web tier (two uvicorn workers) serving the project, the CTI daemon process,
+the switch simulator with the project's dialplan, PostgreSQL, Redis, Debian's Chromium.
 """
 
 import re
@@ -209,3 +209,51 @@ def test_agent_takes_a_call_and_supervisor_barges(center, web, browser, make_use
 
     browser.run(agent_transfers_the_caller_to_the_queue)
     second.hangup()
+
+
+def test_agent_adds_a_colleague_to_a_three_way_call(center, web, browser, make_user):
+    from playwright.sync_api import expect
+
+    agents, _boss = configure(make_user)
+    center.start(
+        dids=[{"number": "12329", "flow": "hotline", "language": "zh"}],
+        extensions=["1001", "1002"],
+    )
+    sim = center.simulator
+    sim.add_endpoint("1001", answer_delay=0.5)
+    colleague_phone = sim.add_endpoint("1002", answer_delay=0.5)
+    anna, bob = agents["1001"], agents["1002"]
+
+    def agent_logs_in_and_goes_ready(state):
+        page = sign_in(state, "three-way", "agent1001", web.url, "/desk/")
+        page.get_by_test_id("login").click()
+        expect(page.get_by_test_id("agent-state")).to_have_text("示忙", timeout=10000)
+        page.get_by_test_id("ready").click()
+        expect(page.get_by_test_id("agent-state")).to_have_text("示闲", timeout=10000)
+
+    browser.run(agent_logs_in_and_goes_ready)
+    wait_for(lambda: center.agent_status(anna.pk) == "ready", what="ready in Redis")
+    caller = SimulatedCaller(sim, caller_id_number="13900139000")
+    caller.dial("12329", context="public")
+    wait_for(
+        lambda: center.agent_status(anna.pk) == "talking", 40, what="talking\n" + center.logs()
+    )
+    # The colleague becomes available only now, so the call itself went to Anna.
+    assert center.command("login", bob.user_id, ready=True).accepted
+
+    def agent_adds_the_colleague(state):
+        page = state["three-way"]
+        expect(page.get_by_test_id("call-state")).to_have_text("通话中", timeout=15000)
+        page.get_by_test_id("transfer-kind").select_option("agent")
+        page.get_by_test_id("transfer-target").select_option(str(bob.pk))
+        page.get_by_test_id("conference").click()
+        expect(page.get_by_test_id("last-reply")).to_contain_text("三方通话: 已完成", timeout=10000)
+        expect(page.get_by_test_id("call-state")).to_have_text("会议通话中", timeout=15000)
+
+    browser.run(agent_adds_the_colleague)
+    wait_for(lambda: colleague_phone.channels, 10, what="the colleague's phone rang")
+    room = center.simulator.conferences.conferences[f"cc-{caller.uuid}"]
+    wait_for(lambda: len(room.members) == 3, 15, what="three parties in the room")
+    # The colleague is held out of the queues ("busy", consult) while in the three-way call.
+    assert center.agent_status(bob.pk) == "busy" and center.agent_status(anna.pk) == "talking"
+    caller.hangup()
