@@ -452,6 +452,7 @@ class Persister:
         trim_approximate: bool = True,
         min_backoff: float = 0.2,
         max_backoff: float = 10.0,
+        gather_seconds: float = 0.05,
         store: Callable[[Sequence[Envelope]], int] = store_facts,
     ) -> None:
         self.redis = redis_client
@@ -468,6 +469,11 @@ class Persister:
         self.trim_approximate = trim_approximate
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
+        # After a batch smaller than `batch`, wait this long before reading again, so facts
+        # arriving at a moderate rate are stored tens at a time rather than one or two per
+        # transaction (each costs a transaction, a statement per kind and an XACK). Facts
+        # reach PostgreSQL at most this much later; a full batch is read again at once.
+        self.gather_seconds = gather_seconds
         self.store = store
         self.stats = PersisterStats()
         # Own pending entries are read (from id 0) before new ones, at start and after a failure.
@@ -497,7 +503,9 @@ class Persister:
                 if now >= next_claim:
                     self.claim_stale()
                     next_claim = now + self.claim_interval
-                self.step()
+                handled = self.step()
+                if 0 < handled < self.batch and self.gather_seconds > 0:
+                    stop.wait(self.gather_seconds)
                 if time.monotonic() >= next_trim:
                     self.trim()
                     next_trim = time.monotonic() + self.trim_interval

@@ -28,6 +28,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch", type=int, default=500)
         parser.add_argument("--block-ms", type=int, default=2_000)
+        parser.add_argument(
+            "--gather-ms",
+            type=int,
+            default=50,
+            help="after a partial batch, wait this long so the next batch is bigger",
+        )
         parser.add_argument("--claim-idle-ms", type=int, default=60_000)
         parser.add_argument("--max-backoff", type=float, default=10.0)
         parser.add_argument("--trim-interval", type=float, default=30.0)
@@ -48,6 +54,7 @@ class Command(BaseCommand):
             stream=options["stream"],
             dead_letter_stream=options["dead_letter_stream"],
             block_ms=options["block_ms"],
+            gather_seconds=options["gather_ms"] / 1000,
             claim_idle_ms=options["claim_idle_ms"],
             max_backoff=options["max_backoff"],
             trim_interval=options["trim_interval"],

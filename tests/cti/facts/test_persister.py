@@ -349,3 +349,34 @@ def test_a_voicemail_reaches_the_groups_inbox_once(db, redis_client, writer):
     message = VoicemailMessage.objects.get(call_uuid="vm-call")
     assert message.caller == "13800138000" and message.group_id == group.id
     assert VoicemailNotification.objects.filter(message=message).count() == 2
+
+
+def test_facts_arriving_during_the_gather_pause_are_stored_in_one_batch(db, redis_client, writer):
+    import threading
+
+    stop = threading.Event()
+    first_stored = threading.Event()
+    batch_sizes = []
+
+    def spy(envelopes):
+        batch_sizes.append(len(envelopes))
+        stored = store_facts(envelopes)
+        first_stored.set()
+        if sum(batch_sizes) >= 5:
+            stop.set()
+        return stored
+
+    persister = make_persister(redis_client, store=spy, block_ms=100, gather_seconds=0.5)
+    runner = threading.Thread(target=persister.run, args=(stop,))
+    runner.start()
+    try:
+        writer.survey_scored(call_uuid="g1", score=1)
+        assert first_stored.wait(10)
+        # The persister now pauses before its next read: these four arrive meanwhile.
+        for index in range(2, 6):
+            writer.survey_scored(call_uuid=f"g{index}", score=4)
+        runner.join(10)
+    finally:
+        stop.set()
+        runner.join(10)
+    assert batch_sizes == [1, 4] and m.SurveyScore.objects.count() == 5
