@@ -44,6 +44,8 @@ def build_processes(demo: bool, host: str, port: int) -> list[tuple[str, list[st
                 "config",
                 "worker",
                 "-B",
+                "--schedule",
+                str(BASE_DIR / "var" / "celerybeat-schedule"),
                 "-l",
                 "info",
                 "--concurrency",
