@@ -117,6 +117,46 @@ TIME_FIELDS = [
 ]
 
 
+# CallerProfile.headers' optional fields, in FreeSWITCH's order: (header suffix, attribute).
+_PROFILE_FIELDS = (
+    ("Username", "username"),
+    ("Dialplan", "dialplan"),
+    ("Caller-ID-Name", "caller_id_name"),
+    ("Caller-ID-Number", "caller_id_number"),
+    ("Orig-Caller-ID-Name", "orig_caller_id_name"),
+    ("Orig-Caller-ID-Number", "orig_caller_id_number"),
+    ("Callee-ID-Name", "callee_id_name"),
+    ("Callee-ID-Number", "callee_id_number"),
+    ("Network-Addr", "network_addr"),
+    ("ANI", "ani"),
+    ("Destination-Number", "destination_number"),
+    ("Unique-ID", "uuid"),
+    ("Source", "source"),
+    ("Transfer-Source", "transfer_source"),
+    ("Context", "context"),
+    ("RDNIS", "rdnis"),
+    ("Channel-Name", "chan_name"),
+    ("Profile-Index", "profile_index"),
+)
+_PROFILE_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...], list[tuple[str, str]]]] = {}
+
+
+def _profile_names(prefix: str) -> tuple[tuple[str, ...], tuple[str, ...], list[tuple[str, str]]]:
+    """Header names for one prefix: the optional fields, the times, the fixed tail."""
+    names = _PROFILE_NAMES.get(prefix)
+    if names is None:
+        names = _PROFILE_NAMES[prefix] = (
+            tuple(f"{prefix}-{suffix}" for suffix, _ in _PROFILE_FIELDS),
+            tuple(f"{prefix}-{suffix}" for suffix, _ in TIME_FIELDS),
+            [
+                (f"{prefix}-Screen-Bit", "true"),
+                (f"{prefix}-Privacy-Hide-Name", "false"),
+                (f"{prefix}-Privacy-Hide-Number", "false"),
+            ],
+        )
+    return names
+
+
 @dataclass
 class CallerProfile:
     """The switch_caller_profile_t fields that events report."""
@@ -145,8 +185,15 @@ class CallerProfile:
         default_factory=lambda: {name: 0 for _, name in TIME_FIELDS}
     )
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Any change of a field drops the header lists built from the old values.
+        self.__dict__[name] = value
+        self.__dict__["_headers_cache"] = None
+
     def clone(self) -> CallerProfile:
-        copy = CallerProfile(**{k: v for k, v in self.__dict__.items() if k != "times"})
+        copy = CallerProfile(
+            **{k: v for k, v in self.__dict__.items() if k not in ("times", "_headers_cache")}
+        )
         copy.times = dict(self.times) if self.times else None
         return copy
 
@@ -158,44 +205,96 @@ class CallerProfile:
         return copy
 
     def headers(self, prefix: str) -> list[tuple[str, str]]:
+        """The profile's event headers under ``prefix`` (``Caller``, ``Other-Leg``...).
+
+        Built once and reused while no field and no time changes: callers must not
+        modify the list (events copy it into their own).
+        """
+        times = self.times or {name: 0 for _, name in TIME_FIELDS}
+        times_key = tuple(times.items())
+        cache = self.__dict__.get("_headers_cache")
+        if cache is None:
+            cache = self.__dict__["_headers_cache"] = {}
+        cached = cache.get(prefix)
+        if cached is not None and cached[0] == times_key:
+            return cached[1]
+        field_names, time_names, tail = _profile_names(prefix)
+        values = self.__dict__
         out = [
             (f"{prefix}-Direction", self.direction),
             (f"{prefix}-Logical-Direction", self.logical_direction),
         ]
-        optional = [
-            ("Username", self.username),
-            ("Dialplan", self.dialplan),
-            ("Caller-ID-Name", self.caller_id_name),
-            ("Caller-ID-Number", self.caller_id_number),
-            ("Orig-Caller-ID-Name", self.orig_caller_id_name if self.caller_id_name else ""),
-            (
-                "Orig-Caller-ID-Number",
-                self.orig_caller_id_number if self.caller_id_number else "",
-            ),
-            ("Callee-ID-Name", self.callee_id_name),
-            ("Callee-ID-Number", self.callee_id_number),
-            ("Network-Addr", self.network_addr),
-            ("ANI", self.ani),
-            ("Destination-Number", self.destination_number),
-            ("Unique-ID", self.uuid),
-            ("Source", self.source),
-            ("Transfer-Source", self.transfer_source),
-            ("Context", self.context),
-            ("RDNIS", self.rdnis),
-            ("Channel-Name", self.chan_name),
-            ("Profile-Index", self.profile_index),
-        ]
-        out.extend((f"{prefix}-{name}", value) for name, value in optional if value)
-        times = self.times or {name: 0 for _, name in TIME_FIELDS}
-        out.extend((f"{prefix}-{name}", str(times.get(key, 0))) for name, key in TIME_FIELDS)
+        for header, (_, attribute) in zip(field_names, _PROFILE_FIELDS, strict=True):
+            value = values[attribute]
+            if not value:
+                continue
+            # The original caller id is reported only while there is a caller id.
+            if attribute == "orig_caller_id_name" and not self.caller_id_name:
+                continue
+            if attribute == "orig_caller_id_number" and not self.caller_id_number:
+                continue
+            out.append((header, value))
         out.extend(
-            [
-                (f"{prefix}-Screen-Bit", "true"),
-                (f"{prefix}-Privacy-Hide-Name", "false"),
-                (f"{prefix}-Privacy-Hide-Number", "false"),
-            ]
+            (header, str(times.get(key, 0)))
+            for header, (_, key) in zip(time_names, TIME_FIELDS, strict=True)
         )
+        out.extend(tail)
+        cache[prefix] = (times_key, out)
         return out
+
+
+class Variables(dict):
+    """A channel's variables; remembers their event headers until one changes."""
+
+    __slots__ = ("headers",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.headers: list[tuple[str, str]] | None = None
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.headers = None
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.headers = None
+        super().__delitem__(key)
+
+    def pop(self, *args: Any) -> Any:
+        self.headers = None
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[str, str]:
+        self.headers = None
+        return super().popitem()
+
+    def clear(self) -> None:
+        self.headers = None
+        super().clear()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.headers = None
+        super().update(*args, **kwargs)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self.headers = None
+        return super().setdefault(key, default)
+
+    def __ior__(self, other: Any) -> Variables:
+        self.headers = None
+        return super().__ior__(other)
+
+
+_VARIABLE_HEADERS: dict[str, str] = {}
+
+
+def _variable_header(name: str) -> str:
+    header = _VARIABLE_HEADERS.get(name)
+    if header is None:
+        if len(_VARIABLE_HEADERS) > 50_000:
+            _VARIABLE_HEADERS.clear()
+        header = _VARIABLE_HEADERS[name] = f"variable_{name}"
+    return header
 
 
 class Hangup(Exception):
@@ -221,7 +320,7 @@ class Channel:
         self.caller_profile: CallerProfile | None = None
         self.other_profile: CallerProfile | None = None
         self.other_type: str | None = None
-        self.variables: dict[str, str] = {}
+        self.variables: dict[str, str] = Variables()
         self.state = 0
         self.running_state = "CS_NEW"
         self.callstate = "DOWN"
@@ -336,7 +435,16 @@ class Channel:
         return out
 
     def variable_headers(self) -> list[tuple[str, str]]:
-        return [(f"variable_{name}", value) for name, value in self.variables.items()]
+        """``variable_*`` headers, rebuilt only after a variable changed (do not modify)."""
+        variables = self.variables
+        if isinstance(variables, Variables):
+            headers = variables.headers
+            if headers is None:
+                headers = variables.headers = [
+                    (_variable_header(name), value) for name, value in variables.items()
+                ]
+            return headers
+        return [(_variable_header(name), value) for name, value in variables.items()]
 
     def make_event(
         self,

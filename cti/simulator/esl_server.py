@@ -240,18 +240,30 @@ class Listener:
         return send
 
     def _pump(self) -> None:
+        queue = self.queue
         while self.running:
-            item = self.queue.get()
+            item = queue.get()
             with self.lock:
                 if not self.running:
                     return
-                if item is _CHANNEL_DOWN:
-                    self._channel_down()
-                    continue
-                self._write_event(item)
-
-    def _write_event(self, event: SwitchEvent) -> None:
-        self._send(event.frame(self.format))
+                # Everything queued by now goes out in order, consecutive events in one
+                # write (the bytes are those of one write per event).
+                frames: list[bytes] = []
+                while True:
+                    if item is _CHANNEL_DOWN:
+                        if frames:
+                            self._send(b"".join(frames))
+                            frames = []
+                        if not self.running:
+                            return
+                        self._channel_down()
+                    else:
+                        frames.append(item.frame(self.format))
+                    if queue.empty():
+                        break
+                    item = queue.get_nowait()
+                if frames:
+                    self._send(b"".join(frames))
 
     def _channel_down(self) -> None:
         if self.handled_disconnect or self.session is None:
@@ -674,6 +686,24 @@ class EventSocketServer:
         listener.closed.wait()
 
 
+def _connect(host: str, port: int, timeout: float) -> gevent.socket.socket:
+    """A TCP connection to ``host:port``; numeric addresses skip the resolver's thread pool."""
+    for family in (gevent.socket.AF_INET, gevent.socket.AF_INET6):
+        try:
+            gevent.socket.inet_pton(family, host)
+        except OSError:
+            continue
+        sock = gevent.socket.socket(family, gevent.socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect((host, port))
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+    return gevent.socket.create_connection((host, port), timeout=timeout)
+
+
 class OutboundSockets:
     """The ``socket`` application: connect out to the target and hand it the call."""
 
@@ -697,7 +727,7 @@ class OutboundSockets:
                 port = int(port_text.split("/", 1)[0] or 8084)
             channel.set_variable("socket_host", host)
             try:
-                sock = gevent.socket.create_connection((host, port), timeout=self.connect_timeout)
+                sock = _connect(host, port, self.connect_timeout)
                 sock.settimeout(None)
                 break
             except OSError:

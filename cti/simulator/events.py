@@ -147,6 +147,15 @@ class EventBus:
         self.ipv4 = ipv4
         self.ipv6 = ipv6
         self._sequence = 0
+        self._identity = (
+            ("Core-UUID", self.core_uuid),
+            ("FreeSWITCH-Hostname", hostname),
+            ("FreeSWITCH-Switchname", hostname),
+            ("FreeSWITCH-IPv4", ipv4),
+            ("FreeSWITCH-IPv6", ipv6),
+        )
+        self._date_second: int | None = None
+        self._dates: tuple[tuple[str, str], ...] = ()
         self._listeners: list[Callable[[SwitchEvent], None]] = []
         self._uuid_routes: dict[str, list[Callable[[SwitchEvent], None]]] = {}
         self._owner_routes: dict[str, list[Callable[[SwitchEvent], None]]] = {}
@@ -186,18 +195,19 @@ class EventBus:
     def base_headers(self, name: str, site: tuple[str, str, int] | None = None) -> list:
         self._sequence += 1
         now = self.clock.now()
-        local = time.localtime(now)
-        gmt = time.gmtime(now)
+        second = int(now)
+        if second != self._date_second:
+            # Both dates have whole seconds: formatted once per (simulated) second.
+            self._date_second = second
+            self._dates = (
+                ("Event-Date-Local", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))),
+                ("Event-Date-GMT", time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now))),
+            )
         file_name, function, line = site or CALLING_SITES.get(name, ("switch_event.c", "", 0))
         return [
             ("Event-Name", name),
-            ("Core-UUID", self.core_uuid),
-            ("FreeSWITCH-Hostname", self.hostname),
-            ("FreeSWITCH-Switchname", self.hostname),
-            ("FreeSWITCH-IPv4", self.ipv4),
-            ("FreeSWITCH-IPv6", self.ipv6),
-            ("Event-Date-Local", time.strftime("%Y-%m-%d %H:%M:%S", local)),
-            ("Event-Date-GMT", time.strftime("%a, %d %b %Y %H:%M:%S GMT", gmt)),
+            *self._identity,
+            *self._dates,
             ("Event-Date-Timestamp", str(int(now * 1_000_000))),
             ("Event-Calling-File", file_name),
             ("Event-Calling-Function", function),

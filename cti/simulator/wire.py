@@ -39,9 +39,24 @@ def url_encode(value: str) -> str:
     return _ENCODE_TOKEN.sub(_encode_token, value)
 
 
+# Serialized header lines by (name, value): channel events repeat most of their headers
+# (profiles, variables) from one event to the next. Emptied when it grows too big.
+_PLAIN_LINES: dict[tuple[str, str], str] = {}
+_JSON_MEMBERS: dict[tuple[str, str], str] = {}
+_LINE_CACHE_LIMIT = 200_000
+
+
+def _plain_line(header: tuple[str, str]) -> str:
+    if len(_PLAIN_LINES) >= _LINE_CACHE_LIMIT:
+        _PLAIN_LINES.clear()
+    line = _PLAIN_LINES[header] = f"{header[0]}: {url_encode(header[1])}\n"
+    return line
+
+
 def serialize_plain(headers: Headers, body: str | None = None) -> str:
     """Serialize an event the way switch_event_serialize does (values URL-encoded)."""
-    lines = [f"{name}: {url_encode(value)}\n" for name, value in headers]
+    cached = _PLAIN_LINES.get
+    lines = [cached(header) or _plain_line(header) for header in headers]
     if body:
         encoded_body = body.encode("utf-8")
         lines.append(f"Content-Length: {len(encoded_body)}\n\n")
@@ -55,6 +70,19 @@ def _json_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _json_member(header: tuple[str, str]) -> str:
+    name, value = header
+    if value.startswith("ARRAY::"):
+        items = value[len("ARRAY::") :].split("|:")
+        rendered = "[" + ",".join(_json_string(item) for item in items) + "]"
+    else:
+        rendered = _json_string(value)
+    if len(_JSON_MEMBERS) >= _LINE_CACHE_LIMIT:
+        _JSON_MEMBERS.clear()
+    member = _JSON_MEMBERS[header] = f"{_json_string(name)}:{rendered}"
+    return member
+
+
 def serialize_json(headers: Headers, body: str | None = None) -> str:
     """Serialize an event the way switch_event_serialize_json does.
 
@@ -62,14 +90,8 @@ def serialize_json(headers: Headers, body: str | None = None) -> str:
     variables (``ARRAY::a|:b``) become JSON arrays; the body is ``_body`` after an inner
     ``Content-Length`` member.
     """
-    members: list[str] = []
-    for name, value in headers:
-        if value.startswith("ARRAY::"):
-            items = value[len("ARRAY::") :].split("|:")
-            rendered = "[" + ",".join(_json_string(item) for item in items) + "]"
-        else:
-            rendered = _json_string(value)
-        members.append(f"{_json_string(name)}:{rendered}")
+    cached = _JSON_MEMBERS.get
+    members = [cached(header) or _json_member(header) for header in headers]
     if body:
         members.append(f'"Content-Length":"{len(body.encode("utf-8"))}"')
         members.append(f'"_body":{_json_string(body)}')
