@@ -244,45 +244,52 @@ class CallerProfile:
 
 
 class Variables(dict):
-    """A channel's variables; remembers their event headers until one changes."""
+    """A channel's variables, keeping their ``variable_*`` event headers up to date.
+
+    ``headers`` mirrors the dict in order (a re-set variable keeps its place in both,
+    a removed one leaves both), so an event copies it instead of formatting every name.
+    """
 
     __slots__ = ("headers",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.headers: list[tuple[str, str]] | None = None
+        super().__init__()
+        self.headers: dict[str, tuple[str, str]] = {}
+        self.update(*args, **kwargs)
 
     def __setitem__(self, key: str, value: str) -> None:
-        self.headers = None
         super().__setitem__(key, value)
+        self.headers[key] = (_variable_header(key), value)
 
     def __delitem__(self, key: str) -> None:
-        self.headers = None
         super().__delitem__(key)
+        del self.headers[key]
 
-    def pop(self, *args: Any) -> Any:
-        self.headers = None
-        return super().pop(*args)
+    def pop(self, key: str, *default: Any) -> Any:
+        self.headers.pop(key, None)
+        return super().pop(key, *default)
 
     def popitem(self) -> tuple[str, str]:
-        self.headers = None
-        return super().popitem()
+        item = super().popitem()
+        self.headers.pop(item[0], None)
+        return item
 
     def clear(self) -> None:
-        self.headers = None
         super().clear()
+        self.headers.clear()
 
     def update(self, *args: Any, **kwargs: Any) -> None:
-        self.headers = None
-        super().update(*args, **kwargs)
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
 
     def setdefault(self, key: str, default: Any = None) -> Any:
-        self.headers = None
-        return super().setdefault(key, default)
+        if key not in self:
+            self[key] = default
+        return self[key]
 
     def __ior__(self, other: Any) -> Variables:
-        self.headers = None
-        return super().__ior__(other)
+        self.update(other)
+        return self
 
 
 _VARIABLE_HEADERS: dict[str, str] = {}
@@ -435,15 +442,9 @@ class Channel:
         return out
 
     def variable_headers(self) -> list[tuple[str, str]]:
-        """``variable_*`` headers, rebuilt only after a variable changed (do not modify)."""
         variables = self.variables
         if isinstance(variables, Variables):
-            headers = variables.headers
-            if headers is None:
-                headers = variables.headers = [
-                    (_variable_header(name), value) for name, value in variables.items()
-                ]
-            return headers
+            return list(variables.headers.values())
         return [(_variable_header(name), value) for name, value in variables.items()]
 
     def make_event(
