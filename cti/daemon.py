@@ -35,7 +35,7 @@ from cti.esl.inbound import InboundClient
 from cti.esl.outbound import OutboundServer, OutboundSession
 from cti.facts import FactWriter
 from cti.lease import LeaderLease
-from cti.notify import LiveNotifier
+from cti.notify import BatchingRedis, LiveNotifier
 from cti.recovery import Recovery
 from cti.services import AcdPort, CallServices, DaemonSettings, IvrRuntime
 
@@ -70,7 +70,8 @@ class DaemonOptions:
 class Daemon:
     def __init__(self, options: DaemonOptions, ivr: IvrRuntime) -> None:
         self.options = options
-        self.redis = redis.Redis.from_url(options.redis_url, decode_responses=True)
+        # Batching: one call step's live updates and facts share a round trip (cti/notify.py).
+        self.redis = BatchingRedis.from_url(options.redis_url, decode_responses=True)
         self.reader = ConfigSnapshotReader(self.redis)
         self.facts = FactWriter(self.redis)
         self.notifier = LiveNotifier(self.redis, self.facts)
@@ -204,7 +205,8 @@ class Daemon:
     def _tick_loop(self) -> None:
         while not self.stopping.is_set():
             try:
-                self.services.acd.deliver(self.router.tick())
+                with self.redis.batch():
+                    self.services.acd.deliver(self.router.tick())
             except redis.ConnectionError:
                 logger.warning("ACD tick: Redis unreachable")
             except Exception:

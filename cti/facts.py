@@ -448,6 +448,48 @@ end
 return {id, seq}
 """
 
+# The same append for an agent_state_changed fact whose ``duration`` (seconds in the old
+# state) the script works out from the agent's "since" key, which it moves to the change's
+# time: so the read, the move and the append need no reply and can wait in a batch.
+# KEYS[1] stream, KEYS[2] counter, KEYS[3] since key; ARGV: ttl, maxlen, kind, subject, at,
+# payload up to the duration's value, payload after it. A missing or unreadable previous time
+# (or one after ``at``) gives null, "not known". %.17g keeps the double exact.
+_APPEND_AGENT_SCRIPT = """
+local previous = tonumber(redis.call('GET', KEYS[3]) or '')
+redis.call('SET', KEYS[3], ARGV[5])
+local duration = 'null'
+if previous then
+  local seconds = tonumber(ARGV[5]) - previous
+  if seconds >= 0 then duration = string.format('%.17g', seconds) end
+end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  local now = redis.call('TIME')
+  redis.call('SET', KEYS[2], now[1] .. string.format('%06d', now[2]))
+end
+local seq = string.format('%d', redis.call('INCR', KEYS[2]))
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+local payload = ARGV[6] .. duration .. ARGV[7]
+local id
+if ARGV[2] ~= '' then
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', ARGV[3],
+    'subject', ARGV[4], 'seq', seq, 'at', ARGV[5], 'payload', payload)
+else
+  id = redis.call('XADD', KEYS[1], '*', 'kind', ARGV[3],
+    'subject', ARGV[4], 'seq', seq, 'at', ARGV[5], 'payload', payload)
+end
+return {id, seq}
+"""
+
+
+def _encode(payload: Any) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _batch_of(client: Any) -> Any:
+    """The current batch pipeline of a batching client (cti.notify.BatchingRedis), or None."""
+    method = getattr(client, "queued", None)
+    return method() if method is not None else None
+
 
 class FactWriter:
     """Appends durable facts to the facts stream; the daemon's only way to write history.
@@ -475,26 +517,72 @@ class FactWriter:
         return f"{self.stream}:seq:{subject}"
 
     def emit(self, kind: str, subject: str, payload: dict, at: float | None = None) -> str:
-        """Append one fact and return its stream id. ``at`` defaults to now."""
+        """Append one fact and return its stream id. ``at`` defaults to now.
+
+        Inside a write batch of the client (``cti.notify.BatchingRedis.batch``) the append
+        joins the batch and the id is not known yet: it returns "".
+        """
+        batch = _batch_of(self.redis)
+        if batch is not None:
+            self.append_to(batch, kind, subject, payload, at)
+            return ""
         stream_id, _ = self.emit_with_seq(kind, subject, payload, at)
         return stream_id
+
+    def _args(self, kind: str, subject: str, encoded: str, at: float | None) -> list[Any]:
+        when = time.time() if at is None else at
+        return [
+            self.counter_ttl_seconds,
+            "" if self.maxlen is None else self.maxlen,
+            kind,
+            subject,
+            repr(float(when)),
+            encoded,
+        ]
+
+    def append_to(
+        self, pipe: Any, kind: str, subject: str, payload: dict, at: float | None = None
+    ) -> None:
+        """Add the append of one fact to a pipeline (the same atomic script as emit; its
+        reply, ``[stream id, seq]``, comes with the pipeline's)."""
+        args = self._args(kind, subject, _encode(payload), at)
+        # EVAL, not EVALSHA: a pipeline cannot reload a script Redis lost, and a fact that
+        # failed with NOSCRIPT after the live change was sent would break the order.
+        pipe.eval(_APPEND_SCRIPT, 2, self.stream, self.counter_key(subject), *args)
+
+    def agent_state_changed_since(
+        self,
+        since_key: str,
+        *,
+        agent_id: int,
+        old: str,
+        new: str,
+        reason: str = "",
+        call_uuid: str = "",
+        at: float,
+        pipe: Any = None,
+    ) -> None:
+        """An agent_state_changed fact whose duration is ``at`` minus the time stored at
+        ``since_key`` (none when absent), which then becomes ``at``. Read, move and append
+        are one script, added to ``pipe`` (sent at once without one)."""
+        fact = AgentStateChanged(agent_id, old, new, reason, None, call_uuid)
+        head = _encode({"agent_id": agent_id, "old": old, "new": new, "reason": reason})
+        tail = ',"call_uuid":' + _encode(call_uuid) + "}"
+        args = self._args(fact.KIND, fact.subject, "", at)
+        args[-1:] = [head[:-1] + ',"duration":', tail]
+        keys = (self.stream, self.counter_key(fact.subject), since_key)
+        if pipe is None:
+            self.redis.eval(_APPEND_AGENT_SCRIPT, 3, *keys, *args)
+        else:
+            pipe.eval(_APPEND_AGENT_SCRIPT, 3, *keys, *args)
 
     def emit_with_seq(
         self, kind: str, subject: str, payload: dict, at: float | None = None
     ) -> tuple[str, int]:
         """Like emit, and also return the sequence number the fact received."""
-        encoded = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        when = time.time() if at is None else at
         stream_id, seq = self._append(
             keys=[self.stream, self.counter_key(subject)],
-            args=[
-                self.counter_ttl_seconds,
-                "" if self.maxlen is None else self.maxlen,
-                kind,
-                subject,
-                repr(float(when)),
-                encoded,
-            ],
+            args=self._args(kind, subject, _encode(payload), at),
         )
         if isinstance(stream_id, bytes):
             stream_id = stream_id.decode()

@@ -5,6 +5,12 @@ The daemon owns live state; it writes it to Redis hashes that any reader may pol
 pub/sub channel `cc:live`. A relay in the ASGI process forwards those messages to the
 browsers' Channels groups (the daemon never calls Channels: gevent and asyncio never meet
 in one process). Every message carries a `type` and the ids the relay routes by.
+
+Round trips are what the daemon spends its time on, so one call step's writes travel
+together: inside ``with client.batch():`` on a :class:`BatchingRedis` client, the live hash
+updates, the pub/sub messages and the fact appends of the current greenlet wait in a
+pipeline, and go to Redis with the greenlet's next command that needs a reply (an ACD
+script, a read) or when the block ends, in the order they were made.
 """
 
 from __future__ import annotations
@@ -12,9 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import gevent.local
 import redis
+from redis.client import Pipeline
 
 from cti.calls.model import Call
 
@@ -31,8 +41,98 @@ CALL_KEY = "cc:live:call:"
 CALLS_INDEX = "cc:live:calls"
 
 
+class BatchingRedis(redis.Redis):
+    """A Redis client that can hold one greenlet's writes and send them with its next read.
+
+    ``with client.batch():`` opens a batch for the current greenlet (blocks nest; the
+    outermost one sends what is left when it ends, also when it ends with an exception).
+    Writers that can wait ask :meth:`queued` for the batch's pipeline and add their commands
+    to it: the live notifier and the fact writer do. Any other command of that greenlet
+    that needs a reply (:meth:`execute_command`, or :meth:`execute_pipeline` for a pipeline
+    of reads) takes the waiting writes along, in front of it, in the same round trip; Redis
+    runs them in order, so a fact appended before a live change still lands before it.
+    Other greenlets and code outside a batch see a plain client.
+
+    Keep blocking I/O (the switch, sleeps) out of a batch: its writes wait until the batch
+    ends or the next Redis reply.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._local = gevent.local.local()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        local = self._local
+        depth = getattr(local, "depth", 0)
+        local.depth = depth + 1
+        try:
+            yield
+        finally:
+            local.depth = depth
+            if depth == 0:
+                self.flush()
+
+    def queued(self) -> Pipeline | None:
+        """The current greenlet's batch pipeline, or None outside a batch."""
+        local = self._local
+        if not getattr(local, "depth", 0):
+            return None
+        pipe = getattr(local, "pipe", None)
+        if pipe is None:
+            pipe = local.pipe = self.pipeline(transaction=False)
+        return pipe
+
+    def _take(self) -> Pipeline | None:
+        local = self._local
+        pipe = getattr(local, "pipe", None)
+        if pipe is None or not pipe.command_stack:
+            return None
+        local.pipe = None
+        return pipe
+
+    def flush(self) -> None:
+        """Send the current greenlet's waiting writes now."""
+        pipe = self._take()
+        if pipe is not None:
+            pipe.execute()
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        pipe = self._take()
+        if pipe is None:
+            return super().execute_command(*args, **options)
+        pipe.execute_command(*args, **options)
+        return pipe.execute()[-1]
+
+    def execute_pipeline(self, pipe: Pipeline) -> list[Any]:
+        """Execute a (non-transactional) pipeline of reads, with the waiting writes first;
+        returns the pipeline's own replies."""
+        pending = self._take()
+        if pending is None:
+            return pipe.execute()
+        skip = len(pending.command_stack)
+        pending.command_stack.extend(pipe.command_stack)
+        pipe.reset()
+        return pending.execute()[skip:]
+
+
+def queued(client: Any) -> Pipeline | None:
+    """The batch pipeline of ``client`` for this greenlet (None: write at once)."""
+    method = getattr(client, "queued", None)
+    return method() if method is not None else None
+
+
+def execute_pipeline(client: Any, pipe: Pipeline) -> list[Any]:
+    """``pipe.execute()``, carrying the greenlet's waiting writes on a batching client."""
+    method = getattr(client, "execute_pipeline", None)
+    return method(pipe) if method is not None else pipe.execute()
+
+
 class LiveNotifier:
-    """One method per outgoing event; each writes live state, publishes, and records facts."""
+    """One method per outgoing event; each writes live state, publishes, and records facts.
+
+    Inside a batch of a :class:`BatchingRedis` client the writes join the batch.
+    """
 
     def __init__(self, client: redis.Redis, facts: FactWriter | None = None) -> None:
         self._redis = client
@@ -40,23 +140,28 @@ class LiveNotifier:
 
     def _publish(self, message: dict[str, Any], pipe=None) -> None:
         message.setdefault("at", time.time())
-        target = pipe if pipe is not None else self._redis
+        target = pipe if pipe is not None else (queued(self._redis) or self._redis)
         target.publish(LIVE_CHANNEL, json.dumps(message, ensure_ascii=False))
 
     # --- calls -----------------------------------------------------------------------
     def call_updated(self, call: Call) -> None:
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hset(CALL_KEY + call.uuid, mapping=call.live_fields())
+        batch = queued(self._redis)
+        pipe = batch if batch is not None else self._redis.pipeline(transaction=False)
+        fields = call.live_fields()
+        pipe.hset(CALL_KEY + call.uuid, mapping=fields)
         pipe.sadd(CALLS_INDEX, call.uuid)
-        self._publish({"type": "call", "call": call.live_fields()}, pipe)
-        pipe.execute()
+        self._publish({"type": "call", "call": fields}, pipe)
+        if batch is None:
+            pipe.execute()
 
     def call_ended(self, call: Call) -> None:
-        pipe = self._redis.pipeline(transaction=False)
+        batch = queued(self._redis)
+        pipe = batch if batch is not None else self._redis.pipeline(transaction=False)
         pipe.delete(CALL_KEY + call.uuid)
         pipe.srem(CALLS_INDEX, call.uuid)
         self._publish({"type": "call_ended", "call": call.live_fields()}, pipe)
-        pipe.execute()
+        if batch is None:
+            pipe.execute()
 
     def screen_pop(self, agent_id: int, call: Call, customer: dict[str, Any] | None) -> None:
         """Tell the agent's desk who is calling, with what the IVR learnt."""
@@ -77,10 +182,29 @@ class LiveNotifier:
 
     # --- agents and queues -----------------------------------------------------------
     def agent_state_changed(self, change: StateChange) -> None:
-        """The ACD changed an agent's state (AcdNotifier): live message and a fact."""
+        """The ACD changed an agent's state (AcdNotifier): a fact and a live message.
+
+        The fact's ``duration`` (seconds in ``old``) comes from ``cc:agentsince:<id>``, which
+        the fact's own script reads and moves to ``change.at``; the fact and the message go
+        in one round trip (or join the current batch), the fact first.
+        """
         old, new = str(change.old), str(change.new)
-        previous = self._redis.set(f"cc:agentsince:{change.agent_id}", repr(change.at), get=True)
-        duration = change.at - float(previous) if previous else None
+        since_key = f"cc:agentsince:{change.agent_id}"
+        batch = queued(self._redis)
+        pipe = batch if batch is not None else self._redis.pipeline(transaction=False)
+        if self._facts is not None:
+            self._facts.agent_state_changed_since(
+                since_key,
+                agent_id=change.agent_id,
+                old=old,
+                new=new,
+                reason=change.reason or "",
+                call_uuid=change.call_uuid or "",
+                at=change.at,
+                pipe=pipe,
+            )
+        else:
+            pipe.set(since_key, repr(change.at))
         self._publish(
             {
                 "type": "agent",
@@ -90,18 +214,11 @@ class LiveNotifier:
                 "reason": change.reason,
                 "call_uuid": change.call_uuid,
                 "at": change.at,
-            }
+            },
+            pipe,
         )
-        if self._facts is not None:
-            self._facts.agent_state_changed(
-                agent_id=change.agent_id,
-                old=old,
-                new=new,
-                reason=change.reason or "",
-                duration=duration,
-                call_uuid=change.call_uuid or "",
-                at=change.at,
-            )
+        if batch is None:
+            pipe.execute()
 
     def call_queued(self, call: WaitingCall, position: int) -> None:
         self._publish(

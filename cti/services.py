@@ -12,12 +12,14 @@ import os
 import time
 import wave
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import redis
 
 from cti.acd.router import Outcome, RouteDecision, Router
+from cti.acd.store import QueueStats, RemovedCall
 from cti.calls.prompts import Prompts
 from cti.calls.registry import ActiveCalls
 from cti.config import ConfigSnapshot
@@ -64,7 +66,22 @@ class AcdPort:
         self.calls = calls
         self.redis = client
         self._reservations: dict[str, tuple[int, ...]] = {}
+        # The extensions the reservation script returned, by call and agent: ringing needs
+        # no read of the agent's hash (an offered agent cannot log in elsewhere).
+        self._extensions: dict[str, dict[int, str]] = {}
         self.callbacks: Callbacks | None = None  # set by the daemon
+
+    def _remember(self, decision: RouteDecision | None) -> None:
+        if decision is not None and decision.reserved:
+            self._extensions[decision.call_uuid] = {
+                agent_id: extension
+                for agent_id, extension in zip(decision.agent_ids, decision.extensions)
+                if extension
+            }
+
+    def take_extensions(self, call_uuid: str) -> dict[int, str]:
+        """The extensions of the agents last reserved for the call (forgotten once read)."""
+        return self._extensions.pop(call_uuid, None) or {}
 
     # Offers the router made as a side effect of an agent operation belong to some call.
     def deliver(self, outcome: Outcome) -> None:
@@ -78,9 +95,11 @@ class AcdPort:
             self.callbacks.dial(decision.call_uuid, decision.agent_ids)
             return
         self._reservations[decision.call_uuid] = decision.agent_ids
+        self._remember(decision)
         if not self.calls.wake(decision.call_uuid):
             # The call is not ours (another daemon) or already gone: free the agents.
             self._reservations.pop(decision.call_uuid, None)
+            self._extensions.pop(decision.call_uuid, None)
             for agent_id in decision.agent_ids:
                 self.deliver(self.router.offer_failed(agent_id, decision.call_uuid, "cancelled"))
 
@@ -89,7 +108,9 @@ class AcdPort:
 
     def enter(
         self, handler: InboundCallHandler, queue: dict[str, Any], hints: dict[str, Any]
-    ) -> tuple[int, ...] | None:
+    ) -> RouteDecision:
+        """The call enters the queue: the routing decision (agents reserved, or where the call
+        waits, and the queue's figures after)."""
         call = handler.call
         owner = hints.get("owner_agent_id") or call.owner_agent_id
         last_agent, last_at = self.last_agent(call.caller_number, queue)
@@ -105,10 +126,12 @@ class AcdPort:
             arrived_at=call.queued_at,
         )
         decision = self.router.route(waiting, enter=True)
-        return decision.agent_ids or None
+        self._remember(decision)
+        return decision
 
     def reroute(self, handler: InboundCallHandler, queue: dict[str, Any]) -> tuple[int, ...] | None:
         decision = self.router.reroute(handler.call.uuid)
+        self._remember(decision)
         return decision.agent_ids if decision is not None and decision.reserved else None
 
     def reserve_agent(self, handler: InboundCallHandler, agent_id: int) -> bool:
@@ -131,6 +154,7 @@ class AcdPort:
         decision = self.router.route(waiting, enter=True)
         if decision.agent_ids == (agent_id,):
             call.queue = queues[0]["code"]
+            self._remember(decision)
             return True
         if decision.reserved:
             for other in decision.agent_ids:
@@ -152,15 +176,23 @@ class AcdPort:
         average = float(self.redis.get(f"cc:aht:{queue_code}") or 180.0)
         return max(1, round(position * average / agents / 60))
 
-    def queue_changed(self, queue_code: str) -> None:
+    def queue_changed(self, queue_code: str, stats: QueueStats | None = None) -> None:
+        """Publish the queue's waiting count and longest wait: from ``stats`` when a script
+        that changed the queue returned them, else read."""
         store = self.router.store
-        self.router.notifier.queue_changed(
-            queue_code, store.queue_length(queue_code), store.longest_wait(queue_code)
-        )
+        if stats is not None and stats.queue == queue_code:
+            waiting, longest = stats.waiting, stats.longest_wait(store.now())
+        else:
+            waiting, longest = store.queue_length(queue_code), store.longest_wait(queue_code)
+        self.router.notifier.queue_changed(queue_code, waiting, longest)
 
-    def remove(self, call_uuid: str) -> None:
+    def remove(self, call_uuid: str) -> RemovedCall | None:
+        """The call leaves the ACD; returns what was removed (None when it was not there)."""
         self._reservations.pop(call_uuid, None)
-        self.deliver(self.router.remove_call(call_uuid, "left"))
+        self._extensions.pop(call_uuid, None)
+        outcome = self.router.remove_call(call_uuid, "left")
+        self.deliver(outcome)
+        return outcome.removed
 
     def extension_of(self, agent_id: int) -> str | None:
         return self.router.store.agent(agent_id).get("extension") or None
@@ -227,6 +259,13 @@ class CallServices:
     # `api` on the switch (the inbound Event Socket connection); set by the daemon.
     switch_api: Callable[[str], str] = field(default=lambda command: "-ERR no switch")
     callbacks: Callbacks = None  # type: ignore[assignment]  (set by the daemon)
+
+    def batch(self) -> AbstractContextManager[Any]:
+        """A write batch on the daemon's Redis client (cti.notify.BatchingRedis): the live
+        updates and facts of one call step go with its next read or when the block ends.
+        Keep switch I/O out of it. A plain client has no batches: writes go at once."""
+        batch = getattr(self.redis, "batch", None)
+        return batch() if batch is not None else nullcontext()
 
     def customer_card(self, call) -> dict[str, Any] | None:
         """What the CRM published about the caller's number (id, name, VIP, owner agent)."""

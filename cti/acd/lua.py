@@ -68,6 +68,13 @@ local function sync(id, now)
   end
 end
 
+-- A queue's waiting-call count and the arrival time (score) of its longest waiting call
+-- ('' when none), for the queue's live figures.
+local function queue_stats(queue)
+  local oldest = redis.call('ZRANGE', P .. 'queue:' .. queue .. ':arrivals', 0, 0, 'WITHSCORES')
+  return redis.call('ZCARD', P .. 'queue:' .. queue .. ':waiting'), oldest[2] or ''
+end
+
 local function eligible(f, now)
   return f[1] == 'ready' and f[2] == '1' and (tonumber(f[3]) or 0) <= now
 end
@@ -154,7 +161,8 @@ return {redis.call('SCARD', P .. 'group:' .. group .. ':logged_in'), pointer,
   table.concat(records, ';')}
 """
 
-# Returns OK followed by id/extension pairs, or NONE with the ready count and position.
+# Returns OK, the queue's figures (waiting count, oldest arrival or ''), then id/extension
+# pairs; or NONE with the ready count, the position and the queue's figures.
 # ARGV: prefix, uuid, now, ring_together, rotation key, group, enter, then for entry the
 # call's fields as a count followed by field/value pairs, then the agent ids in order.
 # Reserves the first still-eligible agent (all of them for ring-all) and marks them offered
@@ -198,15 +206,17 @@ if #reserved > 0 then
   redis.call('ZREM', waiting, member)
   redis.call('ZREM', P .. 'queue:' .. queue .. ':arrivals', uuid)
   if rotation_key ~= '' then redis.call('SET', rotation_key, reserved[1]) end
-  local result = {'OK'}
+  local count, oldest = queue_stats(queue)
+  local result = {'OK', count, oldest}
   for _, id in ipairs(reserved) do result[#result + 1] = id end
   return result
 end
 redis.call('ZADD', waiting, tonumber(redis.call('HGET', ckey, 'score')), member)
 redis.call('ZADD', P .. 'queue:' .. queue .. ':arrivals',
   tonumber(redis.call('HGET', ckey, 'arrived_at')), uuid)
+local count, oldest = queue_stats(queue)
 return {'NONE', redis.call('HLEN', P .. 'group:' .. group .. ':ready'),
-  redis.call('ZRANK', waiting, member) + 1}
+  redis.call('ZRANK', waiting, member) + 1, count, oldest}
 """
 
 # ARGV: prefix, agent id, now, then queue/member pairs in preference order.
@@ -312,15 +322,37 @@ return {'talking', status}
 """
 
 # ARGV: prefix, uuid. The call leaves the ACD (abandoned, overflowed, transferred away).
+# Returns OK, the queue, the call's state, the agents ringing, its 1-based position before
+# it left ('' when it was not waiting), then the queue's figures after (see RESERVE).
 REMOVE_CALL = r"""
 local uuid = ARGV[2]
 local ckey = call_key(uuid)
 local f = redis.call('HMGET', ckey, 'queue', 'member', 'state', 'agents')
 if not f[1] then return {'NOCALL'} end
-redis.call('ZREM', P .. 'queue:' .. f[1] .. ':waiting', f[2])
+local waiting = P .. 'queue:' .. f[1] .. ':waiting'
+local rank = redis.call('ZRANK', waiting, f[2] or '')
+redis.call('ZREM', waiting, f[2] or '')
 redis.call('ZREM', P .. 'queue:' .. f[1] .. ':arrivals', uuid)
 redis.call('DEL', ckey)
 local agents = ''
 if f[3] == 'offered' then agents = f[4] or '' end
-return {'OK', f[1], f[3], agents}
+local position = ''
+if rank then position = rank + 1 end
+local count, oldest = queue_stats(f[1])
+return {'OK', f[1], f[3], agents, position, count, oldest}
+"""
+
+# ARGV: prefix, now, then queue codes. The tick's reads in one step: agents whose wrap-up is
+# over, ready agents whose delay is over (taken off the delayed schedule), and the waiting
+# count of every queue.
+DUE = r"""
+local now = ARGV[2]
+local wrap_ups = redis.call('ZRANGEBYSCORE', P .. 'agents:wrap_up', '-inf', now)
+local delayed = redis.call('ZRANGEBYSCORE', P .. 'agents:delayed', '-inf', now)
+if #delayed > 0 then redis.call('ZREMRANGEBYSCORE', P .. 'agents:delayed', '-inf', now) end
+local lengths = {}
+for i = 3, #ARGV do
+  lengths[#lengths + 1] = redis.call('ZCARD', P .. 'queue:' .. ARGV[i] .. ':waiting')
+end
+return {wrap_ups, delayed, lengths}
 """

@@ -21,6 +21,8 @@ from cti.acd.store import (
     Answered,
     OfferEnd,
     OfferOutcome,
+    QueueStats,
+    RemovedCall,
     StateChange,
 )
 from cti.acd.strategies import (
@@ -59,6 +61,9 @@ class RouteDecision:
     ring_timeout_seconds: int = 0
     # 1-based queue position when the call waits.
     position: int = 0
+    # The queue's figures right after the reservation script (None when it did not run on
+    # a waiting call).
+    stats: QueueStats | None = None
 
     @property
     def reserved(self) -> bool:
@@ -71,6 +76,8 @@ class Outcome:
 
     changes: list[StateChange] = field(default_factory=list)
     offers: list[RouteDecision] = field(default_factory=list)
+    # remove_call: the call taken out (None when it was not in the ACD).
+    removed: RemovedCall | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +326,7 @@ class Router:
                     reservation.extensions,
                     ordering.ring_together and len(reservation.agent_ids) > 1,
                     timeout,
+                    stats=reservation.stats,
                 )
                 self._announce_offer(decision, now)
                 return decision
@@ -332,6 +340,7 @@ class Router:
                 reason,
                 ring_timeout_seconds=timeout,
                 position=reservation.position,
+                stats=reservation.stats,
             )
             # An agent that turned ready after our read but before the call was queued may
             # have looked for waiting calls too early; one more pass closes that gap.
@@ -402,6 +411,7 @@ class Router:
         removed = self.store.remove_call(call_uuid)
         if removed is None:
             return outcome
+        outcome.removed = removed
         for agent_id in removed.offered_agents:
             self._release(agent_id, call_uuid, outcome)
         self.notifier.call_left_queue(call_uuid, removed.queue, reason)
@@ -539,16 +549,19 @@ class Router:
         """Periodic work (call it about once a second): end due wrap-ups, offer calls to
         agents whose delay ran out, and retry the head of every queue with waiting calls."""
         outcome = Outcome()
-        for agent_id in self.store.due_wrap_ups():
+        # One round trip for what is due; nothing more when nothing is.
+        wrap_ups, delayed, lengths = self.store.due_work(self._current().snapshot.queues_by_code)
+        for agent_id in wrap_ups:
             try:
                 self._changed(self.store.wrap_up_done(agent_id), outcome)
             except AcdError:
                 continue
             self._offer_to(agent_id, outcome)
-        for agent_id in self.store.due_delays():
+        for agent_id in delayed:
             self._offer_to(agent_id, outcome)
-        lengths = self.store.queue_lengths(self._current().snapshot.queues_by_code)
         for code, length in lengths.items():
+            if not length:
+                continue
             for ref in self.store.waiting_heads([code], min(length, sweep_per_queue)):
                 # Seconds after any failure: agents that missed the call may take it now.
                 decision = self.reroute(ref.uuid, skip_tried=False)

@@ -162,6 +162,26 @@ class GroupState:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueStats:
+    """A queue's live figures as a script left them: waiting calls, and the arrival time of
+    the longest waiting one (None when the queue is empty)."""
+
+    queue: str
+    waiting: int
+    oldest_arrival: float | None
+
+    def longest_wait(self, now: float) -> float:
+        """Seconds the longest-waiting call has waited at ``now`` (0 when empty)."""
+        if self.oldest_arrival is None:
+            return 0.0
+        return max(0.0, now - self.oldest_arrival)
+
+    @classmethod
+    def parse(cls, queue: str, waiting: Any, oldest: Any) -> QueueStats:
+        return cls(queue, int(waiting), float(oldest) if oldest not in ("", None) else None)
+
+
+@dataclass(frozen=True, slots=True)
 class Reservation:
     """The outcome of reserve(): agents now offered the call, or where it waits."""
 
@@ -173,6 +193,8 @@ class Reservation:
     ready_agents: int = 0
     # False when the call was not waiting (already offered, connected or gone).
     call_waiting: bool = True
+    # The queue's figures right after (None when the call was not waiting).
+    stats: QueueStats | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +204,10 @@ class RemovedCall:
     queue: str
     state: str
     offered_agents: tuple[int, ...]
+    # Its 1-based position in the queue when it left (None when it was not waiting).
+    position: int | None = None
+    # The queue's figures after it left.
+    stats: QueueStats | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +291,7 @@ class AcdStore:
         self._offer_failed = register(lua.OFFER_FAILED)
         self._call_ended = register(lua.CALL_ENDED)
         self._remove_call = register(lua.REMOVE_CALL)
+        self._due = register(lua.DUE)
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -296,6 +323,12 @@ class AcdStore:
 
     def logged_in_key(self, group_id: int) -> str:
         return f"{self.prefix}group:{group_id}:logged_in"
+
+    def _execute(self, pipe: Any) -> list[Any]:
+        """Run a pipeline of reads; on a batching client (cti.notify.BatchingRedis) the
+        greenlet's waiting writes go in the same round trip."""
+        execute = getattr(self.client, "execute_pipeline", None)
+        return execute(pipe) if execute is not None else pipe.execute()
 
     @staticmethod
     def _allowed(operation: Operation) -> str:
@@ -471,6 +504,20 @@ class AcdStore:
         ids, _removed = pipe.execute()
         return [int(value) for value in ids]
 
+    def due_work(
+        self, queues: Iterable[str], now: float | None = None
+    ) -> tuple[list[int], list[int], dict[str, int]]:
+        """The tick's reads in one round trip: :meth:`due_wrap_ups`, :meth:`due_delays`
+        (taken off the schedule) and :meth:`queue_lengths` of ``queues``."""
+        codes = list(queues)
+        moment = self.now() if now is None else now
+        wrap_ups, delayed, lengths = self._due(args=[self.prefix, repr(moment), *codes])
+        return (
+            [int(value) for value in wrap_ups],
+            [int(value) for value in delayed],
+            {code: int(size) for code, size in zip(codes, lengths)},
+        )
+
     # -- routing reads -----------------------------------------------------------------
 
     def group_records(
@@ -580,10 +627,19 @@ class AcdStore:
         args.extend(agent_ids)
         result = self._reserve(args=args)
         if result[0] == "OK":
-            return Reservation(tuple(int(value) for value in result[1::2]), tuple(result[2::2]))
+            return Reservation(
+                tuple(int(value) for value in result[3::2]),
+                tuple(result[4::2]),
+                stats=QueueStats.parse(call.queue, result[1], result[2]),
+            )
         if result[0] == "NOCALL":
             return Reservation((), call_waiting=False)
-        return Reservation((), position=int(result[2]), ready_agents=int(result[1]))
+        return Reservation(
+            (),
+            position=int(result[2]),
+            ready_agents=int(result[1]),
+            stats=QueueStats.parse(call.queue, result[3], result[4]),
+        )
 
     def waiting_heads(self, queues: Iterable[str], per_queue: int) -> list[QueuedCallRef]:
         """The first ``per_queue`` waiting calls of each queue, in one pipeline round trip."""
@@ -592,7 +648,7 @@ class AcdStore:
         for code in codes:
             pipe.zrange(self.waiting_key(code), 0, per_queue - 1, withscores=True)
         refs: list[QueuedCallRef] = []
-        for code, entries in zip(codes, pipe.execute()):
+        for code, entries in zip(codes, self._execute(pipe)):
             refs.extend(parse_member(code, member, score) for member, score in entries)
         return refs
 
@@ -639,11 +695,18 @@ class AcdStore:
         return call, fields["state"], _csv_ids(fields.get("tried"))
 
     def remove_call(self, call_uuid: str) -> RemovedCall | None:
-        """Take a call out of the ACD (abandoned, overflowed); returns who was ringing."""
+        """Take a call out of the ACD (abandoned, overflowed); returns who was ringing, where
+        it stood and the queue's figures after."""
         result = self._remove_call(args=[self.prefix, call_uuid])
         if result[0] != "OK":
             return None
-        return RemovedCall(result[1], result[2], _csv_ids(result[3]))
+        return RemovedCall(
+            result[1],
+            result[2],
+            _csv_ids(result[3]),
+            int(result[4]) if result[4] not in ("", None) else None,
+            QueueStats.parse(result[1], result[5], result[6]),
+        )
 
     def position(self, call_uuid: str) -> int | None:
         """1-based position of a waiting call in its queue; None when it is not waiting."""
@@ -674,4 +737,4 @@ class AcdStore:
         pipe = self.client.pipeline(transaction=False)
         for code in codes:
             pipe.zcard(self.waiting_key(code))
-        return {code: int(size) for code, size in zip(codes, pipe.execute())}
+        return {code: int(size) for code, size in zip(codes, self._execute(pipe))}

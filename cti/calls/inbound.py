@@ -205,16 +205,20 @@ class InboundCallHandler:
         call = self.call
         call.queue = queue_code
         call.queued_at = time.time()
-        # The caller's card (owner agent, VIP level) shapes the routing, and pops on the desk.
-        self.customer = services.customer_card(call)
-        self._move(S.QUEUED)
-        reservation = services.acd.enter(self, queue, hints)
-        position = services.acd.position(call.uuid) or 1
-        call.queue_position = position
-        services.facts.queue_entered(
-            call_uuid=call.uuid, queue=queue_code, position=position, entered_at=call.queued_at
-        )
-        services.acd.queue_changed(queue_code)
+        with services.batch():
+            # The caller's card (owner agent, VIP level) shapes the routing, and pops on the
+            # desk.
+            self.customer = services.customer_card(call)
+            self._move(S.QUEUED)
+            decision = services.acd.enter(self, queue, hints)
+            reservation = decision.agent_ids or None
+            # The reservation script's position: a reserved call no longer waits (1).
+            position = decision.position or 1
+            call.queue_position = position
+            services.facts.queue_entered(
+                call_uuid=call.uuid, queue=queue_code, position=position, entered_at=call.queued_at
+            )
+            services.acd.queue_changed(queue_code, decision.stats)
         if queue.get("greeting_prompt"):
             self.play(queue["greeting_prompt"])
         deadline = call.queued_at + queue["max_wait_seconds"]
@@ -300,20 +304,24 @@ class InboundCallHandler:
 
     def _leave_queue(self, queue_code: str, outcome: str, target: str = "") -> None:
         call = self.call
-        position = self.services.acd.position(call.uuid)
-        self.services.acd.remove(call.uuid)
-        now = time.time()
-        self.services.facts.queue_exited(
-            call_uuid=call.uuid,
-            queue=queue_code,
-            entered_at=call.queued_at or now,
-            outcome=outcome,
-            position=position,
-            overflow_target=target,
-            agent_id=call.agent_id if outcome == "answered" else None,
-            at=now,
-        )
-        self.services.acd.queue_changed(queue_code)
+        with self.services.batch():
+            # The removal script says where the call stood and what the queue looks like now.
+            removed = self.services.acd.remove(call.uuid)
+            position = removed.position if removed is not None else None
+            now = time.time()
+            self.services.facts.queue_exited(
+                call_uuid=call.uuid,
+                queue=queue_code,
+                entered_at=call.queued_at or now,
+                outcome=outcome,
+                position=position,
+                overflow_target=target,
+                agent_id=call.agent_id if outcome == "answered" else None,
+                at=now,
+            )
+            self.services.acd.queue_changed(
+                queue_code, removed.stats if removed is not None else None
+            )
 
     def _overflow(self, queue: dict[str, Any], why: str) -> dict[str, Any]:
         kind = queue["overflow_kind"]
@@ -351,20 +359,26 @@ class InboundCallHandler:
         if len(legs) == 1:
             # Known before the answer, so a daemon taking over mid-offer can find the leg.
             call.agent_id, call.agent_leg_uuid = next(iter(legs.items()))
-        self._move(S.OFFERED)
         timeout = (queue or {}).get("ring_timeout_seconds", 20)
         targets = []
-        for agent_id, leg in legs.items():
-            agent = config.agents_by_id.get(agent_id)
-            extension = services.acd.extension_of(agent_id) or (agent or {}).get("extension")
-            # One target: its uuid goes with the global variables; several (ring-all):
-            # each leg gets its own in square brackets.
-            targets.append(
-                f"user/{extension}"
-                if len(legs) == 1
-                else f"[origination_uuid={leg}]user/{extension}"
-            )
-            services.notifier.screen_pop(agent_id, call, self.customer)
+        with services.batch():
+            self._move(S.OFFERED)
+            reserved = services.acd.take_extensions(call.uuid)
+            for agent_id, leg in legs.items():
+                agent = config.agents_by_id.get(agent_id)
+                extension = (
+                    reserved.get(agent_id)
+                    or services.acd.extension_of(agent_id)
+                    or (agent or {}).get("extension")
+                )
+                # One target: its uuid goes with the global variables; several (ring-all):
+                # each leg gets its own in square brackets.
+                targets.append(
+                    f"user/{extension}"
+                    if len(legs) == 1
+                    else f"[origination_uuid={leg}]user/{extension}"
+                )
+                services.notifier.screen_pop(agent_id, call, self.customer)
         single = f",origination_uuid={next(iter(legs.values()))}" if len(legs) == 1 else ""
         dial = (
             f"{{originate_timeout={timeout},ignore_early_media=true,cc_call_uuid={call.uuid},"
@@ -422,10 +436,11 @@ class InboundCallHandler:
         call.agent_leg_uuid = other_leg
         call.bridged_at = now
         self._talk_started = now
-        services.acd.offer_answered(agent_id, call.uuid)
-        if call.queue:
-            self._leave_queue(call.queue, "answered")
-        self._move(S.BRIDGED)
+        with services.batch():
+            services.acd.offer_answered(agent_id, call.uuid)
+            if call.queue:
+                self._leave_queue(call.queue, "answered")
+            self._move(S.BRIDGED)
         agent = services.config().agents_by_id.get(agent_id) or {}
         queue = services.config().queues_by_code.get(call.queue or "") or {}
         self._start_recording()
@@ -463,11 +478,12 @@ class InboundCallHandler:
             action, self.pending_action = self.pending_action, None
             return action
         self.hangup_by = "agent"
-        self._agent_done()
-        if self.pending_action is not None:
-            action, self.pending_action = self.pending_action, None
-            return action
-        self._move(S.SURVEY)
+        with self.services.batch():
+            self._agent_done()
+            if self.pending_action is not None:
+                action, self.pending_action = self.pending_action, None
+                return action
+            self._move(S.SURVEY)
         return {"kind": "survey"}
 
     def _agent_done(self) -> None:
@@ -632,6 +648,16 @@ class InboundCallHandler:
                 services.switch_api(f"conference {self.room} kick all")
             except EslError:
                 pass
+        with services.batch():
+            self._close(call)
+        services.calls.remove(call.uuid)
+        if self._pump is not None:
+            self._pump.kill(block=False)
+
+    def _close(self, call: Call) -> None:
+        """The call's last Redis work (one batch): the queue and the agent released, the
+        CDR and the recording facts, the live call removed."""
+        services = self.services
         if self.offer is not None and self.offer.answered_by is None:
             self._offer_cancelled(reason="caller")
         if call.state in (S.QUEUED, S.OFFERED) and call.queue and not self.callback_requested:
@@ -671,6 +697,3 @@ class InboundCallHandler:
             node=services.settings.node_name,
         )
         services.notifier.call_ended(call)
-        services.calls.remove(call.uuid)
-        if self._pump is not None:
-            self._pump.kill(block=False)

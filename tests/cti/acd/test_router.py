@@ -244,3 +244,29 @@ def test_tick_sweeps_waiting_calls_to_agents_that_missed_them(make_router, store
     assert router.reroute("c1") is not None and store.waiting_calls("sales") == ["c1"]
     outcome = router.tick()
     assert [(offer.call_uuid, offer.agent_ids) for offer in outcome.offers] == [("c1", (1,))]
+
+
+def test_tick_reads_nothing_more_when_nothing_is_due(make_router, store, monkeypatch):
+    router = make_router([agent_config(1)], [queue_config("sales"), queue_config("support")])
+    router.login(1, registered=True)
+    heads: list[list[str]] = []
+    original = store.waiting_heads
+    monkeypatch.setattr(
+        store, "waiting_heads", lambda queues, n: heads.append(list(queues)) or original(queues, n)
+    )
+    outcome = router.tick()
+    assert (outcome.changes, outcome.offers, heads) == ([], [], [])
+
+
+def test_decisions_carry_the_queue_figures(make_router, store, clock):
+    router = make_router([agent_config(1)], [queue_config("sales")])
+    waiting = router.route(router.new_call("c1", "sales"))
+    assert waiting.stats is not None and waiting.stats.waiting == 1 and waiting.position == 1
+    router.login(1, registered=True)  # the agent is offered c1 at once
+    clock.advance(5)
+    second = router.route(router.new_call("c2", "sales"))
+    assert not second.reserved and second.stats is not None
+    assert second.stats.waiting == store.queue_length("sales") == 1
+    outcome = router.remove_call("c2", "abandoned")
+    assert outcome.removed is not None and outcome.removed.position == 1
+    assert outcome.removed.stats is not None and outcome.removed.stats.waiting == 0

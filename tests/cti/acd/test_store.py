@@ -251,3 +251,57 @@ def test_a_call_is_offered_once(store):
     again = store.reserve(call, [2], group_id=GROUP, enter=True)
     assert again.agent_ids == () and not again.call_waiting
     assert store.status(2) is S.READY
+
+
+def test_scripts_return_the_figures_a_read_would_give(store, clock):
+    """Reservation and removal report the queue's waiting count and oldest arrival as
+    they left them, and removal the position the call had: no reads after them."""
+    first = new_call(arrived_at=clock.now - 30)
+    waiting = store.reserve(first, [], group_id=GROUP, enter=True)
+    second = new_call(arrived_at=clock.now - 10)
+    waiting_too = store.reserve(second, [], group_id=GROUP, enter=True)
+    assert waiting.stats is not None and waiting_too.stats is not None
+    assert (waiting.stats.queue, waiting.stats.waiting) == ("sales", 1)
+    assert waiting_too.stats.waiting == store.queue_length("sales") == 2
+    assert waiting_too.stats.longest_wait(clock.now) == store.longest_wait("sales") == 30
+    assert waiting_too.position == store.position(second.uuid) == 2
+
+    store.login(1, "8001", [GROUP], registered=True)
+    third = new_call(arrived_at=clock.now)
+    reserved = store.reserve(third, [1], group_id=GROUP, enter=True)
+    assert reserved.agent_ids == (1,) and reserved.extensions == ("8001",)
+    assert reserved.stats is not None and reserved.stats.waiting == 2
+
+    position = store.position(second.uuid)
+    removed = store.remove_call(second.uuid)
+    assert removed is not None and removed.position == position == 2
+    assert removed.stats is not None
+    assert removed.stats.waiting == store.queue_length("sales") == 1
+    removed = store.remove_call(first.uuid)
+    assert removed is not None and removed.position == 1
+    assert removed.stats is not None and removed.stats.waiting == 0
+    assert removed.stats.oldest_arrival is None and removed.stats.longest_wait(clock.now) == 0
+    # An offered call has no position.
+    removed = store.remove_call(third.uuid)
+    assert removed is not None and removed.position is None and removed.offered_agents == (1,)
+
+
+def test_due_work_is_the_three_tick_reads_in_one(store, clock):
+    store.login(1, "8001", [GROUP], registered=True)
+    store.call_ended(1, offer_and_answer(store, 1), 30, 5)
+    store.login(2, "8002", [GROUP], registered=True)
+    store.offer_failed(2, offer(store, 2), "reject", delay_seconds=3)
+    store.reserve(new_call(arrived_at=clock.now), [], group_id=GROUP, enter=True)
+    assert store.due_work(["sales", "other"]) == ([], [], {"sales": 1, "other": 0})
+    clock.advance(4)
+    assert store.due_work(["sales"]) == ([], [2], {"sales": 1})
+    assert store.due_delays() == []  # taken off the schedule
+    clock.advance(2)
+    assert store.due_work([]) == ([1], [], {})
+    assert store.due_wrap_ups() == [1]  # wrap-ups stay until wrap_up_done
+
+
+def offer_and_answer(store: AcdStore, agent_id: int) -> str:
+    call_uuid = offer(store, agent_id)
+    store.offer_answered(agent_id, call_uuid)
+    return call_uuid
