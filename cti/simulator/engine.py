@@ -6,7 +6,6 @@ import math
 import os
 import re
 import time
-import uuid as uuid_module
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,7 @@ from cti.simulator import media
 from cti.simulator.channel import HANGUP_CAUSE_CODES, CallerProfile, Channel
 from cti.simulator.clock import Clock
 from cti.simulator.dialplan import Dialplan, expand_variables
-from cti.simulator.events import CALLING_SITES, EventBus, SwitchEvent
+from cti.simulator.events import CALLING_SITES, EventBus, SwitchEvent, random_uuid
 
 DEFAULT_HOLD_MUSIC = "tone_stream://%(400,200,400,450);%(400,2000,400,450);loops=-1"
 
@@ -151,7 +150,7 @@ class Switch:
         return greenlet
 
     def new_uuid(self) -> str:
-        return str(uuid_module.uuid4())
+        return random_uuid()
 
     def locate(self, uuid: str) -> Channel | None:
         channel = self.channels.get(uuid)
@@ -253,7 +252,7 @@ class Switch:
         caller_id_name: str,
     ) -> None:
         now_us = str(self.clock.now_us())
-        call_id = f"{uuid_module.uuid4().hex[:8]}@{host}"
+        call_id = f"{random_uuid()[:8]}@{host}"
         sdp = (
             f"v=0\r\no={user} 53655765 2353687637 IN IP4 {host}\r\ns=-\r\nc=IN IP4 {host}\r\n"
             "t=0 0\r\nm=audio 6000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n"
@@ -283,13 +282,13 @@ class Switch:
             ("sip_authorized", "true"),
             ("sip_acl_authed_by", "loopback.auto"),
             ("sip_from_user_stripped", user),
-            ("sip_from_tag", uuid_module.uuid4().hex[:12]),
+            ("sip_from_tag", random_uuid().replace("-", "")[:12]),
             ("sofia_profile_name", "internal"),
             ("sofia_profile_url", "sip:mod_sofia@127.0.0.1:5060"),
             ("recovery_profile_name", "internal"),
             (
                 "sip_full_via",
-                f"SIP/2.0/UDP {host}:{port};branch=z9hG4bK-{uuid_module.uuid4().hex[:8]}",
+                f"SIP/2.0/UDP {host}:{port};branch=z9hG4bK-{random_uuid()[:8]}",
             ),
             ("sip_from_display", caller_id_name),
             ("sip_full_from", f'"{caller_id_name}" <sip:{user}@{host}:{port}>'),

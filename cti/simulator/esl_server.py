@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import uuid as uuid_module
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -17,7 +16,7 @@ import gevent.socket
 
 from cti.simulator import wire
 from cti.simulator.channel import Channel
-from cti.simulator.events import SwitchEvent
+from cti.simulator.events import SwitchEvent, random_uuid
 
 if TYPE_CHECKING:
     from cti.simulator.api import ApiCommands
@@ -139,7 +138,11 @@ class Listener:
 
     def _send(self, data: bytes) -> None:
         try:
-            self.sock.sendall(data)
+            # One send() usually takes it all; sendall() (a getsockopt each time, in gevent)
+            # only for the rest.
+            sent = self.sock.send(data)
+            if sent < len(data):
+                self.sock.sendall(memoryview(data)[sent:])
         except OSError:
             self.running = False
 
@@ -526,7 +529,7 @@ class Listener:
         return f"-ERR invalid session id [{uuid}]"
 
     def _sendevent(self, cmd: str, headers: list[tuple[str, str]], body: str) -> str:
-        event_uuid = str(uuid_module.uuid4())
+        event_uuid = random_uuid()
         name = cmd[9:].strip() or "CLONE"
         if name not in EVENT_NAMES:
             name = "CLONE"
@@ -561,7 +564,7 @@ class Listener:
 
     def _bgapi(self, command_line: str, job_uuid: str | None) -> bytes:
         command, _, argument = command_line.partition(" ")
-        job = job_uuid or str(uuid_module.uuid4())
+        job = job_uuid or random_uuid()
         owner = self.session.uuid if self.session is not None else ""
 
         def run() -> None:

@@ -33,12 +33,31 @@ def tone_stream_seconds(spec: str) -> float | None:
     return total_ms * max(loops, 1) / 1000.0
 
 
+# Durations of the WAV files read so far, by path, with the file's identity then (a file
+# replaced or rewritten is read again). Prompts repeat on every call: one stat instead of
+# opening and parsing the file each time.
+_WAV_SECONDS: dict[str, tuple[tuple[int, int, int], float | None]] = {}
+
+
 def wav_seconds(path: str) -> float | None:
+    """The WAV file's duration; None when it does not exist or is not a WAV file."""
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    identity = (status.st_mtime_ns, status.st_size, status.st_ino)
+    cached = _WAV_SECONDS.get(path)
+    if cached is not None and cached[0] == identity:
+        return cached[1]
     try:
         with wave.open(path, "rb") as handle:
-            return handle.getnframes() / float(handle.getframerate())
+            seconds: float | None = handle.getnframes() / float(handle.getframerate())
     except (OSError, wave.Error, EOFError):
-        return None
+        seconds = None
+    if len(_WAV_SECONDS) >= 10_000:
+        _WAV_SECONDS.clear()
+    _WAV_SECONDS[path] = (identity, seconds)
+    return seconds
 
 
 def prompt_seconds(path: str, default_seconds: float, sound_prefix: str = "") -> float | None:
@@ -66,10 +85,9 @@ def prompt_seconds(path: str, default_seconds: float, sound_prefix: str = "") ->
     if sound_prefix and not os.path.isabs(path):
         candidates.append(os.path.join(sound_prefix, path))
     for candidate in candidates:
-        if os.path.exists(candidate):
-            seconds = wav_seconds(candidate)
-            if seconds is not None:
-                return seconds
+        seconds = wav_seconds(candidate)
+        if seconds is not None:
+            return seconds
     return default_seconds
 
 
@@ -82,19 +100,42 @@ def file_exists(path: str, sound_prefix: str = "") -> bool:
 
 
 def write_recording(path: str, seconds: float, rate: int = 8000, max_seconds: float = 600) -> None:
-    """Write a real 16-bit mono WAV of ``seconds`` (a quiet 440 Hz tone, so it is not empty)."""
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
+    """Write a real 16-bit mono WAV of ``seconds`` (a quiet 440 Hz tone, so it is not empty).
+
+    The bytes are those the ``wave`` module writes (a 44-byte RIFF header, then the
+    samples), in one write.
+    """
     frames = int(min(max(seconds, 0.0), max_seconds) * rate)
     # A 440 Hz tone repeats exactly every second: build that second once, then repeat it.
     second = _tone_second(rate)
     whole, rest = divmod(frames, rate)
-    with wave.open(path, "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes(second * whole + second[: rest * 2])
+    data = second * whole + second[: rest * 2]
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        36 + len(data),
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,  # PCM
+        1,  # mono
+        rate,
+        rate * 2,
+        2,
+        16,
+        b"data",
+        len(data),
+    )
+    try:
+        handle = open(path, "wb")
+    except FileNotFoundError:
+        directory = os.path.dirname(path)
+        if not directory:
+            raise
+        os.makedirs(directory, exist_ok=True)
+        handle = open(path, "wb")
+    with handle:
+        handle.write(header + data)
 
 
 @functools.lru_cache(maxsize=4)
