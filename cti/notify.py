@@ -23,7 +23,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import gevent.local
+import gevent.monkey
 import redis
+import redis.connection
 from redis.client import Pipeline
 
 from cti.calls.model import Call
@@ -39,6 +41,28 @@ logger = logging.getLogger(__name__)
 LIVE_CHANNEL = "cc:live"
 CALL_KEY = "cc:live:call:"
 CALLS_INDEX = "cc:live:calls"
+
+
+# The operating system's poll, even when gevent has patched the select module: a readiness
+# check with a zero timeout never blocks, and gevent's emulation of it (watchers, a Timeout)
+# cost as much as a whole command.
+_os_poll = gevent.monkey.get_original("select", "poll")
+_POLLIN = 0x001
+
+
+class QuickCheckConnection(redis.connection.Connection):
+    """A TCP connection whose "has the server sent something unasked?" check, which the pool
+    makes on every checkout, is one real zero-timeout poll instead of gevent's emulation."""
+
+    def can_read(self, timeout: float = 0) -> bool:
+        sock = self._sock
+        reader = getattr(self._parser, "_reader", None)  # hiredis: bytes already buffered?
+        if timeout == 0 and sock is not None and reader is not None and not reader.has_data():
+            poller = _os_poll()
+            poller.register(sock.fileno(), _POLLIN)
+            if not poller.poll(0):
+                return False
+        return super().can_read(timeout)
 
 
 class BatchingRedis(redis.Redis):
@@ -60,6 +84,14 @@ class BatchingRedis(redis.Redis):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._local = gevent.local.local()
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> BatchingRedis:
+        """As redis.Redis.from_url; TCP connections check for stray replies cheaply
+        (:class:`QuickCheckConnection`). A unix socket URL keeps its own connection class."""
+        if url.startswith("redis://"):
+            kwargs.setdefault("connection_class", QuickCheckConnection)
+        return super().from_url(url, **kwargs)
 
     @contextmanager
     def batch(self) -> Iterator[None]:

@@ -8,7 +8,14 @@ IVR tooling, or recorded by the center). Numbers are read digit by digit from th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+
+
+@lru_cache(maxsize=4096)
+def _path(directory: Path, language: str, prompt_id: str) -> str:
+    # A handful of prompts are asked for on every call: join each path once.
+    return str(directory / language / f"{prompt_id}.wav")
 
 
 @dataclass(frozen=True)
@@ -16,7 +23,7 @@ class Prompts:
     directory: Path
 
     def path(self, language: str, prompt_id: str) -> str:
-        return str(self.directory / language / f"{prompt_id}.wav")
+        return _path(self.directory, language, prompt_id)
 
     def digits(self, language: str, number: str | int) -> list[str]:
         return [self.path(language, f"say/{digit}") for digit in str(number) if digit.isdigit()]

@@ -15,7 +15,14 @@ from cti.acd.store import AcdStore, StateChange
 from cti.acd.strategies import AgentStatus
 from cti.calls.model import Call, CallState
 from cti.facts import FactWriter
-from cti.notify import CALL_KEY, CALLS_INDEX, LIVE_CHANNEL, BatchingRedis, LiveNotifier
+from cti.notify import (
+    CALL_KEY,
+    CALLS_INDEX,
+    LIVE_CHANNEL,
+    BatchingRedis,
+    LiveNotifier,
+    QuickCheckConnection,
+)
 
 
 @pytest.fixture
@@ -244,3 +251,25 @@ def test_call_messages_keep_their_payload(batching, redis_client):
     assert messages[0]["call"] == item.live_fields() == messages[1]["call"]
     assert set(messages[0]) == {"type", "call", "at"}
     pubsub.close()
+
+
+def test_quick_check_connections_still_see_unread_replies(batching):
+    pool = batching.connection_pool
+    assert pool.connection_class is QuickCheckConnection
+    connection = pool.get_connection()
+    try:
+        assert connection.can_read() is False
+        connection.send_command("PING")
+        deadline = time.monotonic() + 2
+        while not connection.can_read() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert connection.can_read() is True  # a reply nobody read: the pool reconnects
+        assert connection.read_response() in ("PONG", b"PONG", True)
+        assert connection.can_read() is False
+    finally:
+        pool.release(connection)
+
+
+def test_unix_socket_urls_keep_their_connection_class():
+    client = BatchingRedis.from_url("unix:///tmp/no-such-redis.sock")
+    assert client.connection_pool.connection_class is redis.connection.UnixDomainSocketConnection
