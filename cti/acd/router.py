@@ -21,6 +21,7 @@ from cti.acd.store import (
     Answered,
     OfferEnd,
     OfferOutcome,
+    QueuedCallRef,
     QueueStats,
     RemovedCall,
     StateChange,
@@ -359,21 +360,27 @@ class Router:
             )
         self.notifier.call_offered(decision)
 
-    def agent_ready(self, agent_id: int) -> RouteDecision | None:
-        """Offer a ready agent the best waiting call of its queues: highest priority first,
-        then the longest waiting. None when there is nothing it can take."""
+    def _agent_queues(self, agent_id: int) -> list[str]:
         index = self._current()
         queues: list[str] = []
         for group in index.agent_groups.get(agent_id, ()):
             queues.extend(index.queues_by_group.get(group, ()))
+        return queues
+
+    def agent_ready(
+        self, agent_id: int, heads: list[QueuedCallRef] | None = None
+    ) -> RouteDecision | None:
+        """Offer a ready agent the best waiting call of its queues: highest priority first,
+        then the longest waiting. None when there is nothing it can take. ``heads``: the
+        queues' heads when already read (:meth:`AcdStore.wrap_up_done_with_heads`)."""
+        index = self._current()
+        queues = self._agent_queues(agent_id)
         if not queues:
             return None
         skills = index.skills.get(agent_id, {})
-        refs = [
-            ref
-            for ref in self.store.waiting_heads(queues, self.heads_per_queue)
-            if has_skills(skills, ref.required_skills)
-        ]
+        if heads is None:
+            heads = self.store.waiting_heads(queues, self.heads_per_queue)
+        refs = [ref for ref in heads if has_skills(skills, ref.required_skills)]
         if not refs:
             return None
         refs.sort(key=lambda ref: (-ref.priority, ref.arrived_ms, ref.uuid))
@@ -553,10 +560,16 @@ class Router:
         wrap_ups, delayed, lengths = self.store.due_work(self._current().snapshot.queues_by_code)
         for agent_id in wrap_ups:
             try:
-                self._changed(self.store.wrap_up_done(agent_id), outcome)
+                # The agent's queue heads come back with the status change.
+                change, heads = self.store.wrap_up_done_with_heads(
+                    agent_id, self._agent_queues(agent_id), self.heads_per_queue
+                )
             except AcdError:
                 continue
-            self._offer_to(agent_id, outcome)
+            self._changed(change, outcome)
+            decision = self.agent_ready(agent_id, heads)
+            if decision is not None:
+                outcome.offers.append(decision)
         for agent_id in delayed:
             self._offer_to(agent_id, outcome)
         for code, length in lengths.items():

@@ -415,6 +415,32 @@ class AcdStore:
     def wrap_up_done(self, agent_id: int) -> StateChange:
         return self._set(agent_id, Operation.WRAP_UP_DONE, AgentStatus.READY, "")
 
+    def wrap_up_done_with_heads(
+        self, agent_id: int, queues: Sequence[str], per_queue: int
+    ) -> tuple[StateChange, list[QueuedCallRef]]:
+        """:meth:`wrap_up_done` and then :meth:`waiting_heads` of the agent's queues, in one
+        round trip: the heads are read right after the agent turned ready, as when the two
+        went one after the other (a call queued later sees the agent ready itself)."""
+        now = self.now()
+        operation = Operation.WRAP_UP_DONE
+        pipe = self.client.pipeline(transaction=False)
+        args = [self.prefix, agent_id, self._allowed(operation), repr(now), "ready", "", 0]
+        pipe.evalsha(self._set_status.sha, 0, *args)
+        for code in queues:
+            pipe.zrange(self.waiting_key(code), 0, per_queue - 1, withscores=True)
+        try:
+            result, *entries = self._execute(pipe)
+        except redis.exceptions.NoScriptError:
+            # Redis lost its scripts (restart, SCRIPT FLUSH): the status did not change.
+            return self.wrap_up_done(agent_id), self.waiting_heads(queues, per_queue)
+        change = self._change(agent_id, operation, result, now, "")
+        refs = [
+            parse_member(code, member, score)
+            for code, found in zip(queues, entries)
+            for member, score in found
+        ]
+        return change, refs
+
     def set_registered(self, agent_id: int, registered: bool) -> tuple[bool, AgentStatus]:
         """Record SIP registration presence; returns (was registered, current status)."""
         result = self._set_registered(

@@ -270,3 +270,17 @@ def test_decisions_carry_the_queue_figures(make_router, store, clock):
     outcome = router.remove_call("c2", "abandoned")
     assert outcome.removed is not None and outcome.removed.position == 1
     assert outcome.removed.stats is not None and outcome.removed.stats.waiting == 0
+
+
+def test_tick_offers_a_waiting_call_to_an_agent_whose_wrap_up_ended(make_router, store, clock):
+    router = make_router([agent_config(1, wrap_up_seconds=5)], [queue_config("sales")])
+    router.login(1, registered=True)
+    router.route(router.new_call("c1", "sales"))
+    router.offer_answered(1, "c1")
+    router.call_ended(1, "c1", 30)
+    waiting = router.route(router.new_call("c2", "sales"))
+    assert not waiting.reserved
+    clock.advance(6)
+    outcome = router.tick()
+    assert [(c.old, c.new) for c in outcome.changes] == [(S.WRAP_UP, S.READY)]
+    assert [(offer.call_uuid, offer.agent_ids) for offer in outcome.offers] == [("c2", (1,))]

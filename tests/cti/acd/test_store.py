@@ -305,3 +305,23 @@ def offer_and_answer(store: AcdStore, agent_id: int) -> str:
     call_uuid = offer(store, agent_id)
     store.offer_answered(agent_id, call_uuid)
     return call_uuid
+
+
+@pytest.mark.parametrize("scripts_lost", [False, True])
+def test_wrap_up_done_with_heads_is_both_steps_in_one(store, clock, scripts_lost):
+    store.login(1, "8001", [GROUP], registered=True)
+    store.call_ended(1, offer_and_answer(store, 1), 30, 5)
+    waiting = new_call(arrived_at=clock.now)
+    store.reserve(waiting, [], group_id=GROUP, enter=True)
+    clock.advance(6)
+    if scripts_lost:
+        # As after a Redis restart: Redis does not know the script (without flushing the
+        # shared server's scripts).
+        store._set_status.sha = "0" * 40
+    change, heads = store.wrap_up_done_with_heads(1, ["sales", "other"], 8)
+    assert (change.old, change.new) == (S.WRAP_UP, S.READY)
+    assert heads == store.waiting_heads(["sales", "other"], 8)
+    assert [ref.uuid for ref in heads] == [waiting.uuid]
+    assert store.status(1) is S.READY
+    with pytest.raises(IllegalTransition):
+        store.wrap_up_done_with_heads(1, ["sales"], 8)
