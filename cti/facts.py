@@ -481,8 +481,14 @@ return {id, seq}
 """
 
 
-def _encode(payload: Any) -> str:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+# json.dumps with these options builds a new encoder on every call; one is enough.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+# The payload fields of each kind, in declaration order (asdict copies every value deeply;
+# a payload is encoded at once, so the fact's own values do).
+_PAYLOAD_FIELDS: Mapping[type, tuple[str, ...]] = types.MappingProxyType(
+    {cls: tuple(spec.name for spec in fields(cls)) for cls in FACT_TYPES.values()}
+)
 
 
 def _batch_of(client: Any) -> Any:
@@ -590,7 +596,11 @@ class FactWriter:
 
     def record(self, fact: Fact, at: float | None = None) -> str:
         """Append a typed fact under its own kind and subject."""
-        return self.emit(fact.KIND, fact.subject, asdict(fact), at)
+        names = _PAYLOAD_FIELDS.get(type(fact))
+        payload = (
+            {name: getattr(fact, name) for name in names} if names is not None else asdict(fact)
+        )
+        return self.emit(fact.KIND, fact.subject, payload, at)
 
     # Typed helpers, one per kind. ``at`` is when the fact happened (epoch seconds, default
     # now); the payload's own times (started_at, entered_at...) are also epoch seconds.

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 LIVE_CHANNEL = "cc:live"
+# json.dumps(message, ensure_ascii=False), without building an encoder per message.
+_encode_message = json.JSONEncoder(ensure_ascii=False).encode
 CALL_KEY = "cc:live:call:"
 CALLS_INDEX = "cc:live:calls"
 
@@ -173,7 +175,7 @@ class LiveNotifier:
     def _publish(self, message: dict[str, Any], pipe=None) -> None:
         message.setdefault("at", time.time())
         target = pipe if pipe is not None else (queued(self._redis) or self._redis)
-        target.publish(LIVE_CHANNEL, json.dumps(message, ensure_ascii=False))
+        target.publish(LIVE_CHANNEL, _encode_message(message))
 
     # --- calls -----------------------------------------------------------------------
     def call_updated(self, call: Call) -> None:

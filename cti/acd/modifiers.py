@@ -87,6 +87,7 @@ def _matches_center(number: phonenumbers.PhoneNumber, center: str, country: str)
     return _city(english) == center.strip().lower() or (bool(center) and center in chinese)
 
 
+@lru_cache(maxsize=65_536)
 def is_long_distance(number: str, center_area_code: str, country: str = "CN") -> bool:
     """True when the caller is outside the center's area.
 

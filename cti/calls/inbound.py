@@ -219,6 +219,11 @@ class InboundCallHandler:
                 call_uuid=call.uuid, queue=queue_code, position=position, entered_at=call.queued_at
             )
             services.acd.queue_changed(queue_code, decision.stats)
+            # An agent is already reserved and no greeting comes first: the offer's live
+            # updates go with the entry's.
+            dial = None
+            if reservation and not queue.get("greeting_prompt"):
+                dial = self._prepare_offer(reservation, queue)
         if queue.get("greeting_prompt"):
             self.play(queue["greeting_prompt"])
         deadline = call.queued_at + queue["max_wait_seconds"]
@@ -229,10 +234,10 @@ class InboundCallHandler:
                 if reservation is not None and reservation:
                     self._stop_music(music)
                     music = None
-                    result = self.ring(reservation, queue)
+                    result = self.ring(reservation, queue, dial)
                     if result == "connected":
                         return self._after_talk()
-                    reservation = None
+                    reservation = dial = None
                     continue
                 if (
                     not services.acd.agents_logged_in(queue)
@@ -349,8 +354,9 @@ class InboundCallHandler:
         return {"kind": "hangup", "prompt": self.prompt("queue_closed")}
 
     # -- offering to agents -----------------------------------------------------------
-    def ring(self, agent_ids: tuple[int, ...], queue: dict[str, Any] | None) -> str:
-        """Ring the reserved agents with `bridge`; 'connected' once talk is over, else 'failed'."""
+    def _prepare_offer(self, agent_ids: tuple[int, ...], queue: dict[str, Any] | None) -> str:
+        """The offer's Redis side (the call offered, the screen pops) and the bridge string.
+        Switch I/O comes after it: call it in a batch."""
         services = self.services
         call = self.call
         config = services.config()
@@ -361,29 +367,38 @@ class InboundCallHandler:
             call.agent_id, call.agent_leg_uuid = next(iter(legs.items()))
         timeout = (queue or {}).get("ring_timeout_seconds", 20)
         targets = []
-        with services.batch():
-            self._move(S.OFFERED)
-            reserved = services.acd.take_extensions(call.uuid)
-            for agent_id, leg in legs.items():
-                agent = config.agents_by_id.get(agent_id)
-                extension = (
-                    reserved.get(agent_id)
-                    or services.acd.extension_of(agent_id)
-                    or (agent or {}).get("extension")
-                )
-                # One target: its uuid goes with the global variables; several (ring-all):
-                # each leg gets its own in square brackets.
-                targets.append(
-                    f"user/{extension}"
-                    if len(legs) == 1
-                    else f"[origination_uuid={leg}]user/{extension}"
-                )
-                services.notifier.screen_pop(agent_id, call, self.customer)
+        self._move(S.OFFERED)
+        reserved = services.acd.take_extensions(call.uuid)
+        for agent_id, leg in legs.items():
+            agent = config.agents_by_id.get(agent_id)
+            extension = (
+                reserved.get(agent_id)
+                or services.acd.extension_of(agent_id)
+                or (agent or {}).get("extension")
+            )
+            # One target: its uuid goes with the global variables; several (ring-all):
+            # each leg gets its own in square brackets.
+            target = f"user/{extension}"
+            targets.append(target if len(legs) == 1 else f"[origination_uuid={leg}]{target}")
+            services.notifier.screen_pop(agent_id, call, self.customer)
         single = f",origination_uuid={next(iter(legs.values()))}" if len(legs) == 1 else ""
-        dial = (
+        return (
             f"{{originate_timeout={timeout},ignore_early_media=true,cc_call_uuid={call.uuid},"
             f"origination_caller_id_number={call.caller_number}{single}}}" + ",".join(targets)
         )
+
+    def ring(
+        self, agent_ids: tuple[int, ...], queue: dict[str, Any] | None, dial: str | None = None
+    ) -> str:
+        """Ring the reserved agents with `bridge`; 'connected' once talk is over, else 'failed'.
+
+        ``dial`` is the bridge string when :meth:`_prepare_offer` already ran (in the batch
+        of the queue entry)."""
+        services = self.services
+        call = self.call
+        if dial is None:
+            with services.batch():
+                dial = self._prepare_offer(agent_ids, queue)
         if queue is not None:
             self.session.execute("set", f"ringback={queue['music_on_hold']}")
         try:

@@ -167,3 +167,23 @@ def test_every_kind_has_a_dataclass_with_a_subject():
     for kind, cls in f.FACT_TYPES.items():
         assert dataclasses.is_dataclass(cls) and cls.KIND == kind
         assert isinstance(cls.__dict__["subject"], property)
+
+
+def test_recorded_payloads_are_the_json_of_the_whole_dataclass(writer, redis_client):
+    samples = [
+        f.CallStarted("c-1", "inbound", "13800000000", "95000", did="95000", node="n"),
+        f.IvrPathTaken(
+            "c-1", "hotline", 5.0, ["a", "b"], {"menu": "1#"}, {"x": [1, "二"]}, "queue:q"
+        ),
+        f.AgentStateChanged(7, "ready", "busy", 'r"\\', 1.5, ""),
+        f.QueueExited("c-1", "q", 1.0, 0.1 + 0.2, "answered", 7, None, ""),
+        f.SurveyScored("c-1", 4, None, "q"),
+    ]
+    for fact in samples:
+        writer.record(fact, at=10.0)
+    stored = [fields["payload"] for _, fields in redis_client.xrange(STREAM)]
+    expected = [
+        json.dumps(dataclasses.asdict(fact), separators=(",", ":"), ensure_ascii=False)
+        for fact in samples
+    ]
+    assert stored == expected
