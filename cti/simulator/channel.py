@@ -13,6 +13,7 @@ import gevent.event
 import gevent.queue
 
 from cti.simulator.events import EventBus, SwitchEvent
+from cti.simulator.wire import HeaderBlock, url_encode
 
 if TYPE_CHECKING:
     from cti.simulator.clock import Clock
@@ -186,7 +187,10 @@ class CallerProfile:
     )
 
     def __setattr__(self, name: str, value: Any) -> None:
-        # Any change of a field drops the header lists built from the old values.
+        # Any change of a field drops the header lists built from the old values; times
+        # count their own changes (ProfileTimes).
+        if name == "times" and value is not None and type(value) is not ProfileTimes:
+            value = ProfileTimes(value)
         self.__dict__[name] = value
         self.__dict__["_headers_cache"] = None
 
@@ -210,8 +214,8 @@ class CallerProfile:
         Built once and reused while no field and no time changes: callers must not
         modify the list (events copy it into their own).
         """
-        times = self.times or {name: 0 for _, name in TIME_FIELDS}
-        times_key = tuple(times.items())
+        times = self.times or _NO_TIMES
+        times_key = (id(times), times.version)
         cache = self.__dict__.get("_headers_cache")
         if cache is None:
             cache = self.__dict__["_headers_cache"] = {}
@@ -220,7 +224,8 @@ class CallerProfile:
             return cached[1]
         field_names, time_names, tail = _profile_names(prefix)
         values = self.__dict__
-        out = [
+        out = HeaderBlock()
+        out += [
             (f"{prefix}-Direction", self.direction),
             (f"{prefix}-Logical-Direction", self.logical_direction),
         ]
@@ -246,37 +251,70 @@ class CallerProfile:
 class Variables(dict):
     """A channel's variables, keeping their ``variable_*`` event headers up to date.
 
-    ``headers`` mirrors the dict in order (a re-set variable keeps its place in both,
-    a removed one leaves both), so an event copies it instead of formatting every name.
+    ``headers`` (the header tuples) and ``_lines`` (their serialized lines, made when first
+    needed) mirror the dict in order: a re-set variable keeps its place in all three, a
+    removed one leaves all three. An event takes them as one block instead of formatting
+    and encoding every variable again.
     """
 
-    __slots__ = ("headers",)
+    __slots__ = ("headers", "_block", "_lines", "_stale")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
         self.headers: dict[str, tuple[str, str]] = {}
+        self._block: HeaderBlock | None = None
+        self._lines: dict[str, str | None] = {}
+        self._stale: set[str] = set()
         self.update(*args, **kwargs)
+
+    def block(self) -> HeaderBlock:
+        """The ``variable_*`` headers now, as a block events share until a variable changes."""
+        block = self._block
+        if block is None:
+            lines = self._lines
+            if self._stale:
+                headers = self.headers
+                for key in self._stale:
+                    if lines.get(key, "") is None:
+                        name, value = headers[key]
+                        lines[key] = f"{name}: {url_encode(value)}\n"
+                self._stale.clear()
+            block = self._block = HeaderBlock(self.headers.values())
+            block.set_plain("".join(lines.values()))  # type: ignore[arg-type]
+        return block
 
     def __setitem__(self, key: str, value: str) -> None:
         super().__setitem__(key, value)
         self.headers[key] = (_variable_header(key), value)
+        self._lines[key] = None
+        self._stale.add(key)
+        self._block = None
 
     def __delitem__(self, key: str) -> None:
         super().__delitem__(key)
         del self.headers[key]
+        del self._lines[key]
+        self._block = None
 
     def pop(self, key: str, *default: Any) -> Any:
         self.headers.pop(key, None)
+        self._lines.pop(key, None)
+        self._block = None
         return super().pop(key, *default)
 
     def popitem(self) -> tuple[str, str]:
         item = super().popitem()
         self.headers.pop(item[0], None)
+        self._lines.pop(item[0], None)
+        self._block = None
         return item
 
     def clear(self) -> None:
         super().clear()
         self.headers.clear()
+        self._lines.clear()
+        self._stale.clear()
+        self._block = None
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         for key, value in dict(*args, **kwargs).items():
@@ -302,6 +340,52 @@ def _variable_header(name: str) -> str:
             _VARIABLE_HEADERS.clear()
         header = _VARIABLE_HEADERS[name] = f"variable_{name}"
     return header
+
+
+class ProfileTimes(dict):
+    """A caller profile's times; ``version`` changes with them (the header cache's key)."""
+
+    __slots__ = ("version",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.version = 0
+
+    def __setitem__(self, key: str, value: int) -> None:
+        super().__setitem__(key, value)
+        self.version += 1
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self.version += 1
+
+    def pop(self, *args: Any) -> Any:
+        self.version += 1
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[str, int]:
+        self.version += 1
+        return super().popitem()
+
+    def clear(self) -> None:
+        super().clear()
+        self.version += 1
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self.version += 1
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self.version += 1
+        return super().setdefault(key, default)
+
+    def __ior__(self, other: Any) -> ProfileTimes:
+        self.version += 1
+        return super().__ior__(other)
+
+
+# The times of a profile that has none (all zero); never changed.
+_NO_TIMES = ProfileTimes({name: 0 for _, name in TIME_FIELDS})
 
 
 class Hangup(Exception):
@@ -406,6 +490,13 @@ class Channel:
         return "ringing"
 
     def basic_headers(self) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for part in self._basic_parts():
+            out.extend(part)
+        return out
+
+    def _basic_parts(self) -> list[list[tuple[str, str]]]:
+        """switch_channel_event_set_basic_data's headers, the profiles as their blocks."""
         out = [
             ("Channel-State", self.running_state),
             ("Channel-Call-State", self.callstate),
@@ -434,17 +525,18 @@ class Channel:
                     ("Channel-Write-Codec-Bit-Rate", "64000"),
                 ]
             )
+        parts = [out]
         if self.caller_profile:
-            out.extend(self.caller_profile.headers("Caller"))
+            parts.append(self.caller_profile.headers("Caller"))
         if self.other_profile and self.other_type:
-            out.append(("Other-Type", self.other_type))
-            out.extend(self.other_profile.headers("Other-Leg"))
-        return out
+            parts.append([("Other-Type", self.other_type)])
+            parts.append(self.other_profile.headers("Other-Leg"))
+        return parts
 
     def variable_headers(self) -> list[tuple[str, str]]:
         variables = self.variables
         if isinstance(variables, Variables):
-            return list(variables.headers.values())
+            return variables.block()
         return [(_variable_header(name), value) for name, value in variables.items()]
 
     def make_event(
@@ -460,7 +552,8 @@ class Channel:
         event = self.bus.create(name, subclass=subclass, site=site, prefix=prefix)
         if before:
             event.extend(before)
-        event.extend(self.basic_headers())
+        for part in self._basic_parts():
+            event.extend(part)
         if with_variables is None:
             with_variables = name in VARIABLE_EVENTS
         if with_variables:

@@ -48,6 +48,7 @@ MYEVENTS = frozenset(
     DETECTED_SPEECH DTMF NOTALK TALK""".split()
 )
 _CHANNEL_DOWN = object()
+_STOP = object()
 _AUTH_TIMEOUT = 25.0
 
 
@@ -100,6 +101,7 @@ class Listener:
         self.handled_disconnect = False
         self._buffer = b""
         self._greenlets: list[gevent.Greenlet] = []
+        self._reading = False
         # How the bus offers events to this connection: None, ("all",) or
         # ("channel", uuid, with_job_owner); see _update_route.
         self._route: tuple | None = None
@@ -131,10 +133,16 @@ class Listener:
             self.closed.set()
             if self.on_close is not None:
                 self.on_close(self)
+        # The greenlets end on their own when they can (the writer at its stop mark, a
+        # reader waiting for a command when its socket closes): a killed greenlet keeps
+        # its frames, and this connection, in a reference cycle for the garbage collector.
         current = gevent.getcurrent()
-        for greenlet in self._greenlets:
-            if greenlet is not current:
-                greenlet.kill(block=False)
+        self.queue.put(_STOP)
+        if self._greenlets:
+            reader = self._greenlets[0]
+            if reader is not current and not self._reading:
+                reader.kill(block=False)  # interrupts a command in progress, as before
+        self._greenlets = []
 
     def _send(self, data: bytes) -> None:
         try:
@@ -246,6 +254,8 @@ class Listener:
         queue = self.queue
         while self.running:
             item = queue.get()
+            if item is _STOP:
+                return
             with self.lock:
                 if not self.running:
                     return
@@ -253,6 +263,8 @@ class Listener:
                 # write (the bytes are those of one write per event).
                 frames: list[bytes] = []
                 while True:
+                    if item is _STOP:
+                        break
                     if item is _CHANNEL_DOWN:
                         if frames:
                             self._send(b"".join(frames))
@@ -329,7 +341,9 @@ class Listener:
                     return
                 self._handle(frame)
             while self.running:
+                self._reading = True
                 frame = self._read_frame(None)
+                self._reading = False
                 if frame is None:
                     return
                 self._handle(frame)

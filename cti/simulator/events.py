@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cti.simulator.clock import Clock
+from cti.simulator.wire import HeaderBlock
 
 # Where FreeSWITCH 1.10.12 fires each event from (Event-Calling-File/Function/Line-Number).
 CALLING_SITES: dict[str, tuple[str, str, int]] = {
@@ -92,6 +93,8 @@ class SwitchEvent:
     # PRIVATE_COMMAND) or a Job-Owner-UUID was added: only such events can name a job owner.
     foreign_headers: bool = False
     _frames: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    # Where HeaderBlocks were added: (position in headers, block); see wire.HeaderBlock.
+    _blocks: list[tuple[int, HeaderBlock]] | None = field(default=None, repr=False, compare=False)
     _routing: tuple[str | None, str | None] | None = field(default=None, repr=False, compare=False)
 
     def frame(self, format_name: str) -> bytes:
@@ -106,7 +109,7 @@ class SwitchEvent:
             if format_name == "json":
                 payload = wire.serialize_json(self.headers, self.body)
             else:
-                payload = wire.serialize_plain(self.headers, self.body)
+                payload = wire.serialize_plain(self.headers, self.body, self._intact_blocks())
             cached = wire.event_frame(payload, format_name)
             self._frames[format_name] = cached
         return cached
@@ -119,13 +122,32 @@ class SwitchEvent:
         self.headers.append((name, str(value)))
 
     def extend(self, headers: list[tuple[str, str]]) -> None:
+        if headers and type(headers) is HeaderBlock:
+            if self._blocks is None:
+                self._blocks = []
+            self._blocks.append((len(self.headers), headers))
         self.headers.extend(headers)
+
+    def _intact_blocks(self) -> list[tuple[int, HeaderBlock]]:
+        """The blocks still where they were added (none if the list was edited around them)."""
+        blocks = self._blocks
+        if not blocks:
+            return []
+        headers = self.headers
+        for start, block in blocks:
+            end = start + len(block)
+            if end > len(headers) or headers[start] is not block[0]:
+                return []
+            if headers[end - 1] is not block[-1]:
+                return []
+        return blocks
 
     def get(self, name: str) -> str | None:
         """First header of that name, compared case-insensitively like FreeSWITCH."""
         lowered = name.lower()
+        size = len(name)
         for header_name, value in self.headers:
-            if header_name.lower() == lowered:
+            if len(header_name) == size and header_name.lower() == lowered:
                 return value
         return None
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.event
@@ -17,6 +16,17 @@ from cti.simulator.events import SwitchEvent
 
 if TYPE_CHECKING:
     from cti.simulator.simulator import SwitchSimulator
+
+
+class _OwnMethod:
+    """A scripted step calling one of the party's own methods, kept by name: a bound method
+    in the party's own step list would make a reference cycle of every caller."""
+
+    __slots__ = ("name", "args")
+
+    def __init__(self, name: str, *args: Any) -> None:
+        self.name = name
+        self.args = args
 
 
 class SimulatedCaller:
@@ -47,7 +57,7 @@ class SimulatedCaller:
         self.answered = gevent.event.Event()
         self.hung_up = gevent.event.Event()
         self.destroyed = gevent.event.Event()
-        self._steps: list[tuple[float, Callable[[], None]]] = []
+        self._steps: list[tuple[float, Callable[[], None] | _OwnMethod]] = []
         self._triggers: list[tuple[str | None, str | None, float, Callable[[], None]]] = []
 
     @property
@@ -66,7 +76,7 @@ class SimulatedCaller:
         """Press ``digits`` (RFC 2833) starting ``delay`` s after answer, ``interval`` apart."""
         offset = delay
         for digit in digits:
-            self._steps.append((offset, functools.partial(self.press, digit)))
+            self._steps.append((offset, _OwnMethod("press", digit)))
             offset += interval
         return self
 
@@ -105,7 +115,7 @@ class SimulatedCaller:
 
     def hangup_after_answer(self, delay: float) -> SimulatedCaller:
         """Send BYE ``delay`` s after answer (sipp's ``-d``)."""
-        self._steps.append((delay, self.hangup))
+        self._steps.append((delay, _OwnMethod("hangup")))
         return self
 
     def dial(
@@ -145,7 +155,10 @@ class SimulatedCaller:
                 return
             if channel.down:
                 return
-            action()
+            if isinstance(action, _OwnMethod):
+                getattr(self, action.name)(*action.args)
+            else:
+                action()
 
     def press(self, digits: str) -> None:
         if self.channel is None:

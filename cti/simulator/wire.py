@@ -28,6 +28,12 @@ def _encode_token(match: re.Match[str]) -> str:
     return "".join(f"%{byte:02X}" for byte in token.encode("utf-8"))
 
 
+# ASCII characters switch_url_encode escapes ('%' is handled apart: see url_encode).
+_ASCII_ESCAPES = str.maketrans(
+    {chr(code): f"%{code:02X}" for code in range(128) if chr(code) not in _URL_SAFE}
+)
+
+
 @functools.lru_cache(maxsize=65536)
 def url_encode(value: str) -> str:
     """Encode a header value like FreeSWITCH's switch_url_encode.
@@ -36,6 +42,9 @@ def url_encode(value: str) -> str:
     so FreeSWITCH never double encodes (and a literal '%41' does not round-trip: the
     simulator keeps that quirk). Header values repeat a lot, hence the cache.
     """
+    if value.isascii() and "%" not in value:
+        # The common case, one table lookup per character.
+        return value.translate(_ASCII_ESCAPES)
     return _ENCODE_TOKEN.sub(_encode_token, value)
 
 
@@ -53,10 +62,71 @@ def _plain_line(header: tuple[str, str]) -> str:
     return line
 
 
-def serialize_plain(headers: Headers, body: str | None = None) -> str:
-    """Serialize an event the way switch_event_serialize does (values URL-encoded)."""
+class HeaderBlock(list):
+    """Headers that many events carry unchanged (a caller profile, a channel's variables),
+    with their plain serialization made once. Never modified after it is built.
+
+    ``lines`` (optional, shared by a channel's successive variable blocks) keeps each
+    header's serialized line by name, so a new block re-encodes only the changed headers.
+    """
+
+    __slots__ = ("_plain", "_lines")
+
+    def __init__(
+        self,
+        headers: Iterable[tuple[str, str]] = (),
+        lines: dict[str, tuple[tuple[str, str], str]] | None = None,
+    ) -> None:
+        super().__init__(headers)
+        self._plain: str | None = None
+        self._lines = lines
+
+    def set_plain(self, plain: str) -> None:
+        """Give the serialization when its maker has it already (it must match)."""
+        self._plain = plain
+
+    def plain(self) -> str:
+        if self._plain is None:
+            lines = self._lines
+            if lines is None:
+                cached = _PLAIN_LINES.get
+                self._plain = "".join([cached(header) or _plain_line(header) for header in self])
+            else:
+                parts = []
+                for header in self:
+                    entry = lines.get(header[0])
+                    if entry is None or entry[0] is not header:
+                        entry = lines[header[0]] = (
+                            header,
+                            f"{header[0]}: {url_encode(header[1])}\n",
+                        )
+                    parts.append(entry[1])
+                self._plain = "".join(parts)
+        return self._plain
+
+
+def serialize_plain(
+    headers: Headers,
+    body: str | None = None,
+    blocks: Sequence[tuple[int, HeaderBlock]] = (),
+) -> str:
+    """Serialize an event the way switch_event_serialize does (values URL-encoded).
+
+    ``blocks``: (position, block) of HeaderBlocks found at those positions of ``headers``,
+    whose serialization is reused instead of encoding their headers again.
+    """
     cached = _PLAIN_LINES.get
-    lines = [cached(header) or _plain_line(header) for header in headers]
+    if blocks:
+        lines = []
+        position = 0
+        for start, block in blocks:
+            before = headers[position:start]
+            lines.extend([cached(header) or _plain_line(header) for header in before])
+            lines.append(block.plain())
+            position = start + len(block)
+        lines.extend([cached(header) or _plain_line(header) for header in headers[position:]])
+    else:
+        lines = [cached(header) or _plain_line(header) for header in headers]
     if body:
         encoded_body = body.encode("utf-8")
         lines.append(f"Content-Length: {len(encoded_body)}\n\n")
