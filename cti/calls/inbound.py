@@ -133,6 +133,8 @@ class InboundCallHandler:
         try:
             self.session.myevents()
             self.session.linger()
+            # The pump acts on these only (a bridge is also an unbridge's class).
+            self.session.delivered_events = (Dtmf, ChannelBridge)
             self._pump = gevent.spawn(self._pump_events)
             self.session.execute("set", "hangup_after_bridge=false")
             self.session.execute("set", "continue_on_fail=true")

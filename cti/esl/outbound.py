@@ -80,6 +80,10 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
         self.lingering = False
         self.disconnect_notices: list[Frame] = []
         self.events_shed = 0
+        # The event classes iter_events hands out (None: every event). The session's own
+        # bookkeeping (execute completions, hangups) sees every event either way; a consumer
+        # that wants only a few kinds saves a queue hand-over and a switch per other event.
+        self.delivered_events: tuple[type[Event], ...] | None = None
         self.subscribed = False
         self.finished = gevent.event.Event()
         self._events: gevent.queue.Queue = gevent.queue.Queue(maxsize=queue_size)
@@ -105,6 +109,9 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
         elif own and isinstance(event, (ChannelHangupEvent, ChannelHangupComplete)):
             self.hangup_cause = event.hangup_cause or "NORMAL_CLEARING"
             self._fail_pending()
+        delivered = self.delivered_events
+        if delivered is not None and not isinstance(event, delivered):
+            return
         try:
             self._events.put_nowait(event)
         except gevent.queue.Full:

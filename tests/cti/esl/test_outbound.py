@@ -199,3 +199,23 @@ def test_real_freeswitch_outbound_socket():
     finally:
         client.stop()
         server.stop(timeout=1)
+
+
+def test_a_session_can_hand_out_only_some_kinds_of_events():
+    """The session still completes executes and notices the hangup; iter_events yields only
+    the kinds asked for, in order."""
+    recorded = connection("outbound_socket_ivr", "outbound")
+
+    class DigitsOnly(IvrHandler):
+        def run(self) -> None:
+            self.session.delivered_events = (Dtmf,)
+            super().run()
+
+    peer, seen = run_call(recorded, DigitsOnly)
+    session, _data, answer, playback, digits, _set, choice = seen
+    assert answer.application == "answer" and playback.application == "playback"
+    assert digits.variable("fs_traces_digits") == "12" and choice == "12"
+    events = list(session.iter_events(timeout=1))
+    assert [event.digit for event in events] == ["1", "2", "#"]
+    assert all(isinstance(event, Dtmf) for event in events)
+    assert session.hangup_cause == "NORMAL_CLEARING"
