@@ -548,8 +548,11 @@ class Channel:
         site: tuple[str, str, int] | None = None,
         prefix: list[tuple[str, str]] | None = None,
         with_variables: bool | None = None,
+        sequence: int | None = None,
     ) -> SwitchEvent:
-        event = self.bus.create(name, subclass=subclass, site=site, prefix=prefix)
+        event = self.bus.create(
+            name, subclass=subclass, site=site, prefix=prefix, sequence=sequence
+        )
         if before:
             event.extend(before)
         for part in self._basic_parts():
@@ -562,9 +565,30 @@ class Channel:
             event.extend(after)
         return event
 
-    def fire(self, name: str, **kwargs: Any) -> SwitchEvent:
+    def fire(self, name: str, **kwargs: Any) -> SwitchEvent | None:
+        """Fire a channel event; None when nobody could receive it, so it was not built.
+
+        Nobody: no ESL connection subscribed to its kind (for this channel) and no party
+        following the channel. It still takes its Event-Sequence number.
+        """
+        bus = self.bus
+        uuid = self.uuid
+        if not bus.may_be_taken(name, kwargs.get("subclass"), uuid):
+            if not bus.has_channel_listeners(uuid):
+                bus.skip()
+                return None
+            # Only parties follow it: built if one reads its headers while it is called.
+            sequence = bus.skip()
+            event = SwitchEvent.deferred(
+                name,
+                kwargs.get("subclass"),
+                uuid,
+                lambda: self.make_event(name, sequence=sequence, **kwargs),
+            )
+            bus.fire(event)
+            return event
         event = self.make_event(name, **kwargs)
-        self.bus.fire(event)
+        bus.fire(event)
         return event
 
     def set_running_state(self, running_state: str, number: int | None = None) -> None:

@@ -196,22 +196,29 @@ class Listener:
                 return
         self._deliver(event)
 
+    def _subscribed(self, name: str, subclass: str | None) -> bool:
+        """The event subscription (``event``, ``myevents``, ``nixevent``) takes this kind."""
+        if self.all_events:
+            return name != "CUSTOM" or self.all_custom or (subclass in self.custom_subclasses)
+        if name in self.event_names:
+            return name != "CUSTOM" or not subclass or (subclass in self.custom_subclasses)
+        return False
+
+    def may_take(self, name: str, subclass: str | None, unique_id: str) -> bool:
+        """Whether an event of this kind on channel ``unique_id`` could concern this
+        connection (before filters and myevents' tests): the switch skips building the
+        events no connection could take."""
+        if self.session is not None and name == "CHANNEL_HANGUP_COMPLETE":
+            if unique_id == self.session.uuid:
+                return True
+        if not self.running or not self.events_enabled:
+            return False
+        return self._subscribed(name, subclass)
+
     def _deliver(self, event: SwitchEvent) -> None:
         if not self.running or not self.events_enabled:
             return
-        send = False
-        if self.all_events:
-            send = (
-                event.name != "CUSTOM"
-                or self.all_custom
-                or (event.subclass in self.custom_subclasses)
-            )
-        elif event.name in self.event_names:
-            send = (
-                event.name != "CUSTOM"
-                or not event.subclass
-                or (event.subclass in self.custom_subclasses)
-            )
+        send = self._subscribed(event.name, event.subclass)
         if send and self.filters:
             send = self._passes_filters(event)
         if send and self.myevents:
@@ -496,7 +503,7 @@ class Listener:
         event.add("Socket-Mode", "async" if self.async_mode else "static")
         event.add("Control", "full" if self.full else "single-channel")
         self.connected.set()
-        return wire.channel_data_reply(event.headers)
+        return wire.channel_data_reply(event.headers, event.intact_blocks())
 
     def _myevents(self, cmd: str) -> str:
         if self.myevents:

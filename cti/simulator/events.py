@@ -7,6 +7,7 @@ import time
 import uuid as uuid_module
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from cti.simulator.clock import Clock
 from cti.simulator.wire import HeaderBlock
@@ -109,7 +110,7 @@ class SwitchEvent:
             if format_name == "json":
                 payload = wire.serialize_json(self.headers, self.body)
             else:
-                payload = wire.serialize_plain(self.headers, self.body, self._intact_blocks())
+                payload = wire.serialize_plain(self.headers, self.body, self.intact_blocks())
             cached = wire.event_frame(payload, format_name)
             self._frames[format_name] = cached
         return cached
@@ -128,7 +129,7 @@ class SwitchEvent:
             self._blocks.append((len(self.headers), headers))
         self.headers.extend(headers)
 
-    def _intact_blocks(self) -> list[tuple[int, HeaderBlock]]:
+    def intact_blocks(self) -> list[tuple[int, HeaderBlock]]:
         """The blocks still where they were added (none if the list was edited around them)."""
         blocks = self._blocks
         if not blocks:
@@ -141,6 +142,40 @@ class SwitchEvent:
             if headers[end - 1] is not block[-1]:
                 return []
         return blocks
+
+    @classmethod
+    def deferred(
+        cls, name: str, subclass: str | None, unique_id: str, build: Callable[[], SwitchEvent]
+    ) -> SwitchEvent:
+        """An event whose headers are built by ``build`` when first read.
+
+        For events only parties follow (no connection takes them): a party reads what it
+        needs while it is called, when the channel is as it was when the event fired.
+        ``unique_id`` is the Unique-ID the built headers carry (routing needs no headers).
+        """
+        event = cls.__new__(cls)
+        event.__dict__.update(
+            name=name,
+            body=None,
+            subclass=subclass,
+            foreign_headers=False,
+            _frames={},
+            _blocks=None,
+            _routing=(unique_id, None),
+            _build=build,
+        )
+        return event
+
+    def __getattr__(self, attribute: str) -> Any:
+        # Only reached for a deferred event's headers (any other missing attribute fails).
+        if attribute == "headers":
+            build = self.__dict__.pop("_build", None)
+            if build is not None:
+                built = build()
+                self.__dict__["headers"] = built.headers
+                self.__dict__["_blocks"] = built._blocks
+                return built.headers
+        raise AttributeError(attribute)
 
     def get(self, name: str) -> str | None:
         """First header of that name, compared case-insensitively like FreeSWITCH."""
@@ -228,6 +263,31 @@ class EventBus:
                 if not listeners:
                     del routes[uuid]
 
+    def may_be_taken(self, name: str, subclass: str | None, unique_id: str) -> bool:
+        """Whether any ESL connection could take an event of this kind on this channel.
+
+        Asks each connection offered such an event (``may_take``); a listener that cannot
+        tell is assumed to take it.
+        """
+        for listener in self._listeners:
+            may_take = getattr(getattr(listener, "__self__", None), "may_take", None)
+            if may_take is None or may_take(name, subclass, unique_id):
+                return True
+        for listener in self._uuid_routes.get(unique_id, ()):
+            may_take = getattr(getattr(listener, "__self__", None), "may_take", None)
+            if may_take is None or may_take(name, subclass, unique_id):
+                return True
+        return False
+
+    def has_channel_listeners(self, uuid: str) -> bool:
+        return uuid in self._channel_listeners
+
+    def skip(self) -> int:
+        """An event nobody can receive is not built, but it still takes its Event-Sequence
+        number (FreeSWITCH numbers every event it fires); returns that number."""
+        self._sequence += 1
+        return self._sequence
+
     def subscribe_channel(self, uuid: str, listener: Callable[[SwitchEvent], None]) -> None:
         """Call ``listener`` for the events whose Unique-ID is ``uuid`` (cheap per party)."""
         self._channel_listeners.setdefault(uuid, []).append(listener)
@@ -235,8 +295,12 @@ class EventBus:
     def unsubscribe_channel(self, uuid: str) -> None:
         self._channel_listeners.pop(uuid, None)
 
-    def base_headers(self, name: str, site: tuple[str, str, int] | None = None) -> list:
-        self._sequence += 1
+    def base_headers(
+        self, name: str, site: tuple[str, str, int] | None = None, sequence: int | None = None
+    ) -> list:
+        if sequence is None:
+            self._sequence += 1
+            sequence = self._sequence
         now = self.clock.now()
         second = int(now)
         if second != self._date_second:
@@ -255,7 +319,7 @@ class EventBus:
             ("Event-Calling-File", file_name),
             ("Event-Calling-Function", function),
             ("Event-Calling-Line-Number", str(line)),
-            ("Event-Sequence", str(self._sequence)),
+            ("Event-Sequence", str(sequence)),
         ]
 
     def create(
@@ -264,8 +328,11 @@ class EventBus:
         subclass: str | None = None,
         site: tuple[str, str, int] | None = None,
         prefix: list[tuple[str, str]] | None = None,
+        sequence: int | None = None,
     ) -> SwitchEvent:
-        """A new event with its base headers; ``prefix`` headers come before Event-Name."""
+        """A new event with its base headers; ``prefix`` headers come before Event-Name.
+
+        ``sequence``: an Event-Sequence number taken earlier (see ``skip``)."""
         event = SwitchEvent(name=name, subclass=subclass)
         if prefix:
             # Only a sendmsg's headers come first (PRIVATE_COMMAND): the client wrote them.
@@ -273,7 +340,7 @@ class EventBus:
             event.extend(prefix)
         if subclass:
             event.add("Event-Subclass", subclass)
-        event.extend(self.base_headers(name, site))
+        event.extend(self.base_headers(name, site, sequence))
         return event
 
     def fire(self, event: SwitchEvent) -> None:

@@ -220,6 +220,6 @@ def linger_notice(controlled_uuid: str, channel_name: str, linger_time: int) -> 
     ).encode()
 
 
-def channel_data_reply(headers: Headers) -> bytes:
+def channel_data_reply(headers: Headers, blocks: Sequence[tuple[int, HeaderBlock]] = ()) -> bytes:
     """The outbound ``connect`` reply: one URL-encoded header block, no Content-Length."""
-    return serialize_plain(headers).encode("utf-8")
+    return serialize_plain(headers, None, blocks).encode("utf-8")

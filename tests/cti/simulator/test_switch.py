@@ -449,3 +449,63 @@ def test_event_delivery_by_session_subscription_and_job_owner(sim: SwitchSimulat
     assert callers[2].wait_destroyed(timeout=5)
     inbound.close()
     server.stop()
+
+
+def test_events_nobody_receives_still_take_their_sequence_numbers() -> None:
+    """The switch does not build events no connection or party could receive, but the
+    Event-Sequence numbers the others carry are those of a switch that fired them all."""
+
+    def answer_sequence(subscription: str) -> tuple[int, int]:
+        simulator = SwitchSimulator(dialplan_xml=DIALPLAN, speed=0.02, heartbeat_interval=1000)
+        simulator.start()
+        try:
+            SimulatedAgentEndpoint(simulator, "1001", answer_delay=0.1, talk_time=0.2)
+            watcher = esl(simulator, events=subscription)
+            # The agent's leg has no party following it: only the subscription decides.
+            caller = SimulatedCaller(simulator, caller_id_number="5550100")
+            caller.dial("1001", context="public")
+            assert caller.wait_destroyed(timeout=10)
+            agent_leg = {"Channel_Name": "sofia/internal/1001@127.0.0.1:5080"}
+            answer = watcher.wait_event("CHANNEL_ANSWER", **agent_leg)
+            hangup = watcher.wait_event("CHANNEL_HANGUP_COMPLETE", **agent_leg)
+            watcher.close()
+            return int(answer.get("Event-Sequence")), int(hangup.get("Event-Sequence"))
+        finally:
+            simulator.stop()
+
+    everything = answer_sequence("event plain ALL")
+    some = answer_sequence("event plain CHANNEL_ANSWER CHANNEL_HANGUP_COMPLETE")
+    assert some == everything
+
+
+def test_parties_read_the_same_events_whether_or_not_a_connection_takes_them() -> None:
+    """Events only a party follows are built when the party reads them, during its
+    callback: the same headers (and sequence numbers) as events built for a connection."""
+
+    def caller_events(subscription: str | None) -> list[tuple[str, list[str], str | None]]:
+        simulator = SwitchSimulator(dialplan_xml=DIALPLAN, speed=0.02, heartbeat_interval=1000)
+        simulator.start()
+        try:
+            SimulatedAgentEndpoint(simulator, "1001", answer_delay=0.1, talk_time=0.2)
+            watcher = esl(simulator, events=subscription) if subscription else None
+            seen: list[tuple[str, list[str], str | None]] = []
+
+            class Recorder(SimulatedCaller):
+                def _on_event(self, event) -> None:
+                    names = [n for n, _ in event.headers if not n.startswith("variable_")]
+                    seen.append((event.name, names, event.get("Event-Sequence")))
+                    super()._on_event(event)
+
+            caller = Recorder(simulator, caller_id_number="5550100")
+            caller.dial("1001", context="public")
+            assert caller.wait_destroyed(timeout=10)
+            seen.append(("hangup cause", [], caller.hangup_cause))
+            if watcher is not None:
+                watcher.close()
+            return seen
+        finally:
+            simulator.stop()
+
+    built = caller_events("event plain ALL")
+    assert len(built) > 20
+    assert caller_events(None) == built
