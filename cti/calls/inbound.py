@@ -714,3 +714,4 @@ class InboundCallHandler:
             node=services.settings.node_name,
         )
         services.notifier.call_ended(call)
+        services.acd.take_extensions(call.uuid)  # a reservation the call never rang
