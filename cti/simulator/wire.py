@@ -52,7 +52,7 @@ def url_encode(value: str) -> str:
 # (profiles, variables) from one event to the next. Emptied when it grows too big.
 _PLAIN_LINES: dict[tuple[str, str], str] = {}
 _JSON_MEMBERS: dict[tuple[str, str], str] = {}
-_LINE_CACHE_LIMIT = 200_000
+_LINE_CACHE_LIMIT = 50_000
 
 
 def _plain_line(header: tuple[str, str]) -> str:
