@@ -512,7 +512,7 @@ class InboundCallHandler:
             return
         self._wrap_up_agent = call.agent_id
         talk = time.time() - (self._talk_started or time.time())
-        self.services.acd.call_ended(call.agent_id, call.uuid, talk)
+        self.services.acd.call_ended(call.agent_id, call.uuid, talk, call.queue)
         self.services.acd.remember_last_agent(call.caller_number, call.agent_id)
 
     # -- consultation, attended transfer and three-way ---------------------------------

@@ -90,6 +90,8 @@ def test_call_reaches_a_ready_agent_is_recorded_and_surveyed(center, make_user):
     assert exits[0]["outcome"] == "answered" and exits[0]["agent_id"] == agents[0].id
     # After the wrap-up seconds the agent is ready again.
     wait_for(lambda: center.agent_status(agents[0].id) == "ready", 15, what="wrap-up over")
+    # The queue's average handle time (for estimated-wait announcements) learned the call.
+    assert float(center.redis.get("cc:aht:hotline") or 0) > 0
 
 
 def test_no_answer_goes_to_the_next_agent(center, make_user):
