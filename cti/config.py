@@ -70,7 +70,14 @@ class ConfigSnapshotReader:
         return int(raw) if raw else 0
 
     def refresh(self) -> bool:
-        """Load the stored snapshot if it is newer than the one held; True when it changed."""
+        """Load the stored snapshot if it is newer than the one held; True when it changed.
+
+        The version counter is read first: the snapshot itself (every agent, queue and DID)
+        is fetched and parsed only when a newer version was published, not on every poll.
+        """
+        published = self._client.get(VERSION_KEY)
+        if published is not None and int(published) <= self.current.version:
+            return False
         raw = self._client.get(SNAPSHOT_KEY)
         if not raw:
             return False

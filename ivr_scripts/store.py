@@ -98,7 +98,14 @@ class FlowSnapshotReader:
         self.current = FlowSnapshot()
 
     def refresh(self) -> bool:
-        """Load the stored snapshot when it is newer than the one held; True when it changed."""
+        """Load the stored snapshot when it is newer than the one held; True when it changed.
+
+        The version counter is read first, so an unchanged snapshot is not fetched and parsed
+        on every poll.
+        """
+        published = self._client.get(FLOWS_VERSION_KEY)
+        if published is not None and int(published) <= self.current.version:
+            return False
         raw = self._client.get(FLOWS_KEY)
         if not raw:
             return False

@@ -80,6 +80,9 @@ def test_commit_publishes_flows_and_active_notices(
     assert reader.refresh()
     assert set(reader.current.flows) == {"hotline_12329", "survey", "voicemail"}
     first_version = reader.current.version
+    # Polling an unchanged version reads the version counter only, not the flows.
+    redis_client.set(FLOWS_KEY, "not read while the version is unchanged")
+    assert reader.refresh() is False
 
     now = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):

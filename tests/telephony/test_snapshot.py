@@ -69,3 +69,27 @@ def test_queue_snapshot_carries_skills_and_overflow(redis_client):
     queue = reader.current.queues_by_code["english"]
     assert queue["required_skills"] == {"english": 6}
     assert queue["overflow_queue"] == "general"
+
+
+class CountingGets:
+    """A Redis client that counts the GETs of each key."""
+
+    def __init__(self, client):
+        self.client = client
+        self.gets: dict[str, int] = {}
+
+    def get(self, key):
+        self.gets[key] = self.gets.get(key, 0) + 1
+        return self.client.get(key)
+
+
+def test_an_unchanged_version_is_not_fetched_again(redis_client):
+    AgentGroupFactory()
+    spy = CountingGets(redis_client)
+    reader = ConfigSnapshotReader(spy)
+    assert reader.refresh() is True
+    for _ in range(5):  # the daemon polls every second
+        assert reader.refresh() is False
+    assert spy.gets[SNAPSHOT_KEY] == 1 and spy.gets[VERSION_KEY] == 6
+    AgentGroupFactory()  # a new version is published
+    assert reader.refresh() is True and spy.gets[SNAPSHOT_KEY] == 2
