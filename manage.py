@@ -8,6 +8,11 @@ import sys
 # imported (Django, redis, psycopg2 would otherwise keep unpatched sockets and threads).
 GEVENT_COMMANDS = {"run_cti", "run_simulator"}
 if len(sys.argv) > 1 and sys.argv[1] in GEVENT_COMMANDS:
+    import gevent
+
+    # A call spawns several greenlets; recording each one's spawning stack and tree (a
+    # debugging aid) costs CPU on every spawn.
+    gevent.config.track_greenlet_tree = False
     from gevent import monkey
 
     monkey.patch_all()

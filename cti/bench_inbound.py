@@ -33,6 +33,7 @@ worker does that). Everything the run creates in the database is deleted before 
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import math
@@ -1132,6 +1133,9 @@ def measure_inbound(
     try:
         reason = run.start()
         lap("start_s")
+        # Django, the center and the simulator's set-up stay alive for the whole run: the
+        # collector's full passes need not walk them (each cost 90-100 ms of this process).
+        gc.freeze()
         if reason is not None:
             run.result["reason"] = reason
             return run.result

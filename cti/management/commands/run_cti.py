@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 
@@ -72,4 +73,7 @@ class Command(BaseCommand):
         gevent.signal_handler(signal.SIGTERM, daemon.stopping.set)
         gevent.signal_handler(signal.SIGINT, daemon.stopping.set)
         self.stdout.write(f"CTI daemon {daemon_settings.node_name} starting")
+        # Django, the settings and the daemon's own objects live as long as the process: keep
+        # them out of the collector's full passes (each walked ~150,000 objects).
+        gc.freeze()
         daemon.run()
