@@ -41,6 +41,9 @@ from cti.esl.protocol import (
 
 logger = logging.getLogger(__name__)
 
+# Connections the kernel queues for the outbound server while the daemon is busy.
+LISTEN_BACKLOG = 2048
+
 _END_OF_STREAM = object()
 
 
@@ -276,7 +279,9 @@ class OutboundServer:
         self.sessions: set[OutboundSession] = set()
         self.completed = 0
         self.failed = 0
-        self._server = StreamServer((host, port), self._handle)
+        # A burst of calls while the daemon is busy waits in the kernel's accept queue (the
+        # switch's connect has no timeout) rather than being refused into the failover path.
+        self._server = StreamServer((host, port), self._handle, backlog=LISTEN_BACKLOG)
 
     @property
     def address(self) -> tuple[str, int]:

@@ -710,7 +710,7 @@ class EventSocketServer:
         listener.closed.wait()
 
 
-def _connect(host: str, port: int, timeout: float) -> gevent.socket.socket:
+def _connect(host: str, port: int, timeout: float | None) -> gevent.socket.socket:
     """A TCP connection to ``host:port``; numeric addresses skip the resolver's thread pool."""
     for family in (gevent.socket.AF_INET, gevent.socket.AF_INET6):
         try:
@@ -731,7 +731,12 @@ def _connect(host: str, port: int, timeout: float) -> gevent.socket.socket:
 class OutboundSockets:
     """The ``socket`` application: connect out to the target and hand it the call."""
 
-    def __init__(self, switch: Switch, api: ApiCommands, connect_timeout: float = 2.0) -> None:
+    # mod_event_socket's socket app connects with a blocking switch_socket_connect (no
+    # timeout of its own): a daemon that is slow to accept makes the call wait, and only a
+    # refused or failed connection sends the dialplan on (to the failover ring group).
+    def __init__(
+        self, switch: Switch, api: ApiCommands, connect_timeout: float | None = None
+    ) -> None:
         self.switch = switch
         self.api = api
         self.connect_timeout = connect_timeout
