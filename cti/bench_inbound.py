@@ -1059,7 +1059,10 @@ class InboundRun:
         drained = wait_until(lambda: load.live_count() == 0, plan.drain_seconds, 0.1)
         result["calls_hung_up_after_drain"] = 0 if drained else load.hang_up_all()
         wait_until(lambda: load.live_count() == 0, 5.0, 0.1)
-        # The daemon's last facts (the CDRs of the last calls) land after the hangups.
+        # The daemon's last facts (the CDRs of the last calls) land after the hangups; after
+        # an overloaded step it may still be working through hangups seconds later, so wait
+        # for every call it started to have its CDR (bounded), then for the stream to settle.
+        wait_until(_calls_closed(client), plan.drain_seconds * 3, 0.25)
         wait_until(_stream_settled(client), plan.drain_seconds, 0.25)
         result["daemon_peak_rss_mb"] = self.daemon.peak_rss_mb()
         self.daemon.stop()
@@ -1170,6 +1173,34 @@ def _cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, fl
 def _listening(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _calls_closed(client: redis.Redis, stream: str = DEFAULT_STREAM) -> Callable[[], bool]:
+    """A predicate true once every call_started in the facts stream has its call_ended.
+
+    Reads only the entries added since its previous call.
+    """
+    after = ["-"]
+    open_calls: set[str] = set()
+
+    def closed() -> bool:
+        while True:
+            entries = client.xrange(stream, min=after[0], max="+", count=10_000)
+            if after[0] != "-" and entries and entries[0][0] == after[0]:
+                entries = entries[1:]  # the bound is inclusive: the last one seen
+            if not entries:
+                return not open_calls
+            for entry_id, fields in entries:
+                after[0] = entry_id
+                kind = fields.get("kind")
+                if kind in ("call_started", "call_ended"):
+                    call_uuid = json.loads(fields["payload"]).get("call_uuid")
+                    if kind == "call_started":
+                        open_calls.add(call_uuid)
+                    else:
+                        open_calls.discard(call_uuid)
+
+    return closed
 
 
 def _stream_settled(client: redis.Redis) -> Callable[[], bool]:

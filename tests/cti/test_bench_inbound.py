@@ -139,3 +139,22 @@ def test_a_quick_run_is_well_formed_and_leaves_nothing_behind(redis_client, sett
     assert not Flow.objects.filter(code__startswith="bench-ivr-").exists()
     if variant == "ivr":
         assert result["facts_by_kind"].get("ivr_path", 0) >= 1
+
+
+def test_the_drain_waits_for_every_started_call_to_have_its_cdr(redis_client):
+    writer = FactWriter(redis_client)
+    closed = bench._calls_closed(redis_client)
+    assert closed()  # nothing started
+    for name in ("a", "b"):
+        writer.call_started(call_uuid=name, direction="inbound", caller="1", callee="2")
+    assert not closed()
+    writer.call_ended(
+        call_uuid="a", direction="inbound", caller="1", callee="2", started_at=time.time(),
+        hangup_cause="NORMAL_CLEARING",
+    )  # fmt: skip
+    assert not closed()  # b is still open
+    writer.call_ended(
+        call_uuid="b", direction="inbound", caller="1", callee="2", started_at=time.time(),
+        hangup_cause="NORMAL_CLEARING",
+    )  # fmt: skip
+    assert closed()
