@@ -67,6 +67,12 @@ class QuickCheckConnection(redis.connection.Connection):
         return super().can_read(timeout)
 
 
+# The daemon's Redis connections: enough for every greenlet that talks to Redis at one moment
+# under load; beyond that a greenlet waits (bounded) for one to come back.
+POOL_CONNECTIONS = 256
+POOL_WAIT_SECONDS = 20.0
+
+
 class BatchingRedis(redis.Redis):
     """A Redis client that can hold one greenlet's writes and send them with its next read.
 
@@ -89,11 +95,20 @@ class BatchingRedis(redis.Redis):
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> BatchingRedis:
-        """As redis.Redis.from_url; TCP connections check for stray replies cheaply
-        (:class:`QuickCheckConnection`). A unix socket URL keeps its own connection class."""
+        """As redis.Redis.from_url, on a pool where a greenlet waits for a free connection.
+
+        redis-py's default pool refuses a 101st connection (MaxConnectionsError): with a
+        few hundred calls up, a burst failed calls outright and the switch sent them to the
+        failover ring group. Here at most `POOL_CONNECTIONS` are opened and a greenlet
+        waits up to `POOL_WAIT_SECONDS` for one. TCP connections check for stray replies
+        cheaply (:class:`QuickCheckConnection`); a unix socket URL keeps its own class.
+        """
         if url.startswith("redis://"):
             kwargs.setdefault("connection_class", QuickCheckConnection)
-        return super().from_url(url, **kwargs)
+        kwargs.setdefault("max_connections", POOL_CONNECTIONS)
+        kwargs.setdefault("timeout", POOL_WAIT_SECONDS)
+        pool = redis.BlockingConnectionPool.from_url(url, **kwargs)
+        return cls(connection_pool=pool)
 
     @contextmanager
     def batch(self) -> Iterator[None]:

@@ -273,3 +273,33 @@ def test_quick_check_connections_still_see_unread_replies(batching):
 def test_unix_socket_urls_keep_their_connection_class():
     client = BatchingRedis.from_url("unix:///tmp/no-such-redis.sock")
     assert client.connection_pool.connection_class is redis.connection.UnixDomainSocketConnection
+
+
+def test_a_busy_pool_makes_callers_wait_for_a_connection_instead_of_failing(settings):
+    import threading
+
+    from cti.notify import POOL_CONNECTIONS
+
+    default = BatchingRedis.from_url(settings.REDIS_URL, decode_responses=True)
+    assert isinstance(default.connection_pool, redis.BlockingConnectionPool)
+    assert default.connection_pool.max_connections == POOL_CONNECTIONS
+    default.close()
+
+    # Two connections, eight callers each holding one for 0.2 s: they take turns.
+    small = BatchingRedis.from_url(settings.REDIS_URL, decode_responses=True, max_connections=2)
+    errors: list[BaseException] = []
+
+    def hold_a_connection(index: int) -> None:
+        try:
+            small.blpop(f"test-pool-nothing-{uuid.uuid4().hex}-{index}", timeout=0.2)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=hold_a_connection, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert errors == []
+    assert len(small.connection_pool._connections) <= 2
+    small.close()
