@@ -77,6 +77,22 @@ def sign_in(state, name, username, base_url, path):
     return page
 
 
+def desk_goes_ready(browser, center, web, name, agent):
+    """The agent signs in to the desk (page `name`), logs in to the phone and goes ready."""
+    from playwright.sync_api import expect
+
+    def step(state):
+        page = sign_in(state, name, agent.user.username, web.url, "/desk/")
+        expect(page.get_by_test_id("agent-state")).to_have_text("未登录")
+        page.get_by_test_id("login").click()
+        expect(page.get_by_test_id("agent-state")).to_have_text("示忙", timeout=10000)
+        page.get_by_test_id("ready").click()
+        expect(page.get_by_test_id("agent-state")).to_have_text("示闲", timeout=10000)
+
+    browser.run(step)
+    wait_for(lambda: center.agent_status(agent.pk) == "ready", what="ready in Redis")
+
+
 def test_agent_takes_a_call_and_supervisor_barges(center, web, browser, make_user):
     from playwright.sync_api import expect
 
@@ -91,16 +107,7 @@ def test_agent_takes_a_call_and_supervisor_barges(center, web, browser, make_use
     supervisor_phone = sim.add_endpoint("1009", answer_delay=0.5)
     anna = agents["1001"]
 
-    def agent_logs_in_and_goes_ready(state):
-        page = sign_in(state, "desk", "agent1001", web.url, "/desk/")
-        expect(page.get_by_test_id("agent-state")).to_have_text("未登录")
-        page.get_by_test_id("login").click()
-        expect(page.get_by_test_id("agent-state")).to_have_text("示忙", timeout=10000)
-        page.get_by_test_id("ready").click()
-        expect(page.get_by_test_id("agent-state")).to_have_text("示闲", timeout=10000)
-
-    browser.run(agent_logs_in_and_goes_ready)
-    wait_for(lambda: center.agent_status(anna.pk) == "ready", what="ready in Redis")
+    desk_goes_ready(browser, center, web, "desk", anna)
 
     caller = SimulatedCaller(sim, caller_id_number="13800138000")
     caller.dial("12329", context="public")
@@ -224,15 +231,7 @@ def test_agent_adds_a_colleague_to_a_three_way_call(center, web, browser, make_u
     colleague_phone = sim.add_endpoint("1002", answer_delay=0.5)
     anna, bob = agents["1001"], agents["1002"]
 
-    def agent_logs_in_and_goes_ready(state):
-        page = sign_in(state, "three-way", "agent1001", web.url, "/desk/")
-        page.get_by_test_id("login").click()
-        expect(page.get_by_test_id("agent-state")).to_have_text("示忙", timeout=10000)
-        page.get_by_test_id("ready").click()
-        expect(page.get_by_test_id("agent-state")).to_have_text("示闲", timeout=10000)
-
-    browser.run(agent_logs_in_and_goes_ready)
-    wait_for(lambda: center.agent_status(anna.pk) == "ready", what="ready in Redis")
+    desk_goes_ready(browser, center, web, "three-way", anna)
     caller = SimulatedCaller(sim, caller_id_number="13900139000")
     caller.dial("12329", context="public")
     wait_for(
