@@ -106,6 +106,15 @@ def run_worker(host: str, port: int, access_log: bool) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
+def _die_with_supervisor() -> None:
+    """In a new worker, before it runs: the kernel sends it SIGTERM when the supervisor dies
+    (killed outright, it cannot stop its workers itself; orphans would hold the port)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 class Supervisor:
     """Runs `count` worker processes, restarts crashed ones, stops them all on a signal."""
 
@@ -117,7 +126,8 @@ class Supervisor:
         self.workers: list[tuple[subprocess.Popen, float]] = []
 
     def start_worker(self) -> tuple[subprocess.Popen, float]:
-        return subprocess.Popen(self.argv, cwd=ROOT), time.monotonic()
+        preexec = _die_with_supervisor if sys.platform == "linux" else None
+        return subprocess.Popen(self.argv, cwd=ROOT, preexec_fn=preexec), time.monotonic()
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._stop)

@@ -97,3 +97,22 @@ def test_a_worker_that_dies_later_is_restarted(tmp_path, monkeypatch):
     monkeypatch.setattr(web.signal, "signal", lambda *args: None)
     assert supervisor.run() == 0
     assert len(started) >= 3  # the first worker and at least two restarts
+
+
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path):
+    port = free_port()
+    log_path = tmp_path / "web.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            web.web_command("127.0.0.1", port, workers=2), cwd=ROOT, stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    wait_for(lambda: log_path.read_text().count(web.READY_MESSAGE) >= 2)
+    server.kill()  # no chance to stop its workers itself
+    server.wait(10)
+
+    def port_free() -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", port)) != 0
+
+    wait_for(port_free, 20)  # the workers got SIGTERM from the kernel and left

@@ -367,7 +367,16 @@ def test_facts_arriving_during_the_gather_pause_are_stored_in_one_batch(db, redi
         return stored
 
     persister = make_persister(redis_client, store=spy, block_ms=100, gather_seconds=0.5)
-    runner = threading.Thread(target=persister.run, args=(stop,))
+
+    def run() -> None:
+        from django.db import connection
+
+        try:
+            persister.run(stop)
+        finally:
+            connection.close()  # this thread's own database session
+
+    runner = threading.Thread(target=run)
     runner.start()
     try:
         writer.survey_scored(call_uuid="g1", score=1)
