@@ -19,6 +19,24 @@ def redis_client(settings):
     client.close()
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, and before it is dropped, the end of the sessions that
+    threads left open on it (asgiref's executor thread of the websocket consumer tests keeps
+    its connection), which would otherwise make the drop fail with "being accessed by other
+    users"."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture
 def make_user(db):
     """Create a user holding the given roles: make_user("ann", "agent", "supervisor")."""
