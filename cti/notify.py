@@ -196,7 +196,7 @@ class LiveNotifier:
     def call_updated(self, call: Call) -> None:
         batch = queued(self._redis)
         pipe = batch if batch is not None else self._redis.pipeline(transaction=False)
-        fields = call.live_fields()
+        fields: dict[Any, Any] = call.live_fields()
         pipe.hset(CALL_KEY + call.uuid, mapping=fields)
         pipe.sadd(CALLS_INDEX, call.uuid)
         self._publish({"type": "call", "call": fields}, pipe)

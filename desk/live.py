@@ -64,7 +64,7 @@ def agent_states(client: redis.Redis, agent_ids: Iterable[int]) -> dict[int, dic
 
 def live_calls(client: redis.Redis) -> list[dict[str, str]]:
     """Every call the daemon holds now (index set + one hash per call)."""
-    uuids = sorted(client.smembers(CALLS_INDEX))
+    uuids: list[str] = sorted(client.smembers(CALLS_INDEX))  # type: ignore[arg-type]
     pipe = client.pipeline(transaction=False)
     for call_uuid in uuids:
         pipe.hgetall(CALL_KEY + call_uuid)
@@ -73,9 +73,9 @@ def live_calls(client: redis.Redis) -> list[dict[str, str]]:
 
 def call_of_agent(client: redis.Redis, agent_id: int) -> dict[str, str] | None:
     """The live call the agent is on (or being offered), if any."""
-    call_uuid = client.hget(f"{AGENT_KEY}{agent_id}", "call")
+    call_uuid: str | None = client.hget(f"{AGENT_KEY}{agent_id}", "call")  # type: ignore[assignment]
     if call_uuid:
-        fields = client.hgetall(CALL_KEY + call_uuid)
+        fields: dict[str, str] = client.hgetall(CALL_KEY + call_uuid)  # type: ignore[assignment]
         if fields:
             return fields
     for call in live_calls(client):

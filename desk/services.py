@@ -182,7 +182,7 @@ def customer_card(customer: Customer) -> dict[str, Any]:
         "numbers": numbers,
         "pop_fields": screen_pop_fields(customer),
         "records": list(records),
-        "calls": [(call, agent_names.get(call.agent_id, "")) for call in calls],
+        "calls": [(call, agent_names.get(call.agent_id or 0, "")) for call in calls],
     }
 
 

@@ -73,9 +73,12 @@ def groups_for(event: Mapping[str, Any], directory: Directory) -> list[str]:
     kind = event.get("type")
     if kind == "agent":
         agent_id = event.get("agent_id")
+        if agent_id is None:
+            return []
         return _unique([agent_group(agent_id), *directory.teams_of_agent(agent_id)])
     if kind == "screen_pop":
-        return [agent_group(event.get("agent_id"))]
+        agent_id = event.get("agent_id")
+        return [] if agent_id is None else [agent_group(agent_id)]
     if kind in ("call", "call_ended"):
         call = event.get("call") or {}
         agent_id = _as_int(call.get("agent_id"))

@@ -28,12 +28,12 @@ SNAPSHOT_FORMAT = 1
 def build_snapshot() -> dict[str, Any]:
     """Read the whole telephony configuration into plain JSON-ready data."""
     agent_skills: dict[int, dict[str, int]] = {}
-    for row in m.AgentSkill.objects.values("agent_id", "skill__code", "level"):
-        agent_skills.setdefault(row["agent_id"], {})[row["skill__code"]] = row["level"]
+    for skill in m.AgentSkill.objects.values("agent_id", "skill__code", "level"):
+        agent_skills.setdefault(skill["agent_id"], {})[skill["skill__code"]] = skill["level"]
     memberships: dict[int, list[dict[str, int]]] = {}
-    for row in m.GroupMembership.objects.values("agent_id", "group_id", "level", "position"):
-        memberships.setdefault(row["agent_id"], []).append(
-            {"group": row["group_id"], "level": row["level"], "position": row["position"]}
+    for member in m.GroupMembership.objects.values("agent_id", "group_id", "level", "position"):
+        memberships.setdefault(member["agent_id"], []).append(
+            {"group": member["group_id"], "level": member["level"], "position": member["position"]}
         )
     agents = [
         {
@@ -53,15 +53,15 @@ def build_snapshot() -> dict[str, Any]:
         for agent in m.Agent.objects.all()
     ]
     supervisors: dict[int, list[int]] = {}
-    for row in m.AgentGroup.supervisors.through.objects.values("agentgroup_id", "user_id"):
-        supervisors.setdefault(row["agentgroup_id"], []).append(row["user_id"])
+    for boss in m.AgentGroup.supervisors.through.objects.values("agentgroup_id", "user_id"):
+        supervisors.setdefault(boss["agentgroup_id"], []).append(boss["user_id"])
     groups = [
         {"id": g.id, "name": g.name, "kind": g.kind, "supervisors": supervisors.get(g.id, [])}
         for g in m.AgentGroup.objects.all()
     ]
     queue_skills: dict[int, dict[str, int]] = {}
-    for row in m.QueueSkill.objects.values("queue_id", "skill__code", "min_level"):
-        queue_skills.setdefault(row["queue_id"], {})[row["skill__code"]] = row["min_level"]
+    for need in m.QueueSkill.objects.values("queue_id", "skill__code", "min_level"):
+        queue_skills.setdefault(need["queue_id"], {})[need["skill__code"]] = need["min_level"]
     queues = []
     for q in m.Queue.objects.select_related("overflow_queue"):
         queues.append(

@@ -9,6 +9,8 @@ owner agent — under every spelling the switch may present the number in
 
 from __future__ import annotations
 
+from typing import Any
+
 import phonenumbers
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
@@ -48,12 +50,12 @@ def publish_customer_card(customer_id: int) -> None:
     client = get_redis()
     index = f"{INDEX_PREFIX}{customer_id}"
     customer = Customer.objects.filter(pk=customer_id).first()
-    old_keys = set(client.smembers(index))
+    old_keys: set[str] = set(client.smembers(index))  # type: ignore[arg-type]
     new_keys: set[str] = set()
     pipe = client.pipeline(transaction=True)
     if customer is not None:
         numbers = list(customer.phones.values_list("number", flat=True))
-        card = {
+        card: dict[Any, Any] = {
             "id": str(customer.pk),
             "name": customer.name,
             "vip_level": str(VIP_RANK.get(customer.vip_level, 0)),

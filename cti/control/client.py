@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 
 from cti.control.protocol import (
@@ -39,9 +41,8 @@ class CommandClient:
         """Queue the request and wait for its reply; a silent daemon gives a timeout reply."""
         try:
             self._ensure_group()
-            self._redis.xadd(
-                COMMAND_STREAM, command.to_fields(), maxlen=STREAM_MAXLEN, approximate=True
-            )
+            fields: dict[Any, Any] = command.to_fields()
+            self._redis.xadd(COMMAND_STREAM, fields, maxlen=STREAM_MAXLEN, approximate=True)
             answer = self._redis.blpop([REPLY_PREFIX + command.request_id], timeout=self._timeout)
         except (redis.TimeoutError, redis.ConnectionError):
             # A socket timeout near the BLPOP wait, or Redis down: the same answer to people.
