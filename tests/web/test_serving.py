@@ -40,7 +40,8 @@ def wait_for(predicate, timeout=30.0):
         time.sleep(0.1)
 
 
-def test_two_workers_share_the_port_and_both_serve_pages(tmp_path):
+def start_two_workers(tmp_path) -> tuple[subprocess.Popen, int, Path]:
+    """The web tier with two workers on a free port; returns once both listen."""
     port = free_port()
     log_path = tmp_path / "web.log"
     with open(log_path, "w") as log:
@@ -48,8 +49,13 @@ def test_two_workers_share_the_port_and_both_serve_pages(tmp_path):
             web.web_command("127.0.0.1", port, workers=2), cwd=ROOT, stdout=log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
+    wait_for(lambda: log_path.read_text().count(web.READY_MESSAGE) >= 2)
+    return server, port, log_path
+
+
+def test_two_workers_share_the_port_and_both_serve_pages(tmp_path):
+    server, port, log_path = start_two_workers(tmp_path)
     try:
-        wait_for(lambda: log_path.read_text().count(web.READY_MESSAGE) >= 2)
         for _ in range(20):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/") as reply:
                 assert reply.status == 200
@@ -100,14 +106,7 @@ def test_a_worker_that_dies_later_is_restarted(tmp_path, monkeypatch):
 
 
 def test_workers_stop_when_their_supervisor_is_killed(tmp_path):
-    port = free_port()
-    log_path = tmp_path / "web.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            web.web_command("127.0.0.1", port, workers=2), cwd=ROOT, stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    wait_for(lambda: log_path.read_text().count(web.READY_MESSAGE) >= 2)
+    server, port, _log_path = start_two_workers(tmp_path)
     server.kill()  # no chance to stop its workers itself
     server.wait(10)
 
