@@ -131,14 +131,17 @@ class InboundCallHandler:
             at=call.started_at,
         )
         try:
-            self.session.myevents()
-            self.session.linger()
-            # The pump acts on these only (a bridge is also an unbridge's class).
+            # The pump acts on these only; the switch is asked for no other kinds.
+            self.session.subscribe({"DTMF", "CHANNEL_BRIDGE"}, linger=True)
             self.session.delivered_events = (Dtmf, ChannelBridge)
             self._pump = gevent.spawn(self._pump_events)
-            self.session.execute("set", "hangup_after_bridge=false")
-            self.session.execute("set", "continue_on_fail=true")
-            self.session.execute("answer")
+            self.session.execute_many(
+                [
+                    ("set", "hangup_after_bridge=false"),
+                    ("set", "continue_on_fail=true"),
+                    ("answer", ""),
+                ]
+            )
             call.answered_at = time.time()
             did = services.config().dids_by_number.get(call.destination_number)
             if did is not None:
@@ -401,10 +404,11 @@ class InboundCallHandler:
         if dial is None:
             with services.batch():
                 dial = self._prepare_offer(agent_ids, queue)
+        apps = [("bridge", dial)]
         if queue is not None:
-            self.session.execute("set", f"ringback={queue['music_on_hold']}")
+            apps.insert(0, ("set", f"ringback={queue['music_on_hold']}"))
         try:
-            complete = self.session.execute("bridge", dial)
+            complete = self.session.execute_many(apps)[-1]
         except ChannelHangup:
             self.hangup_by = self.hangup_by or "caller"
             self._offer_cancelled(reason="caller")

@@ -177,6 +177,29 @@ class FrameProtocolMixin:
         except gevent.Timeout:
             raise CommandTimeout(data.splitlines()[0]) from None
 
+    def send_many(self, commands: list[str], timeout: float | None = None) -> list[Frame]:
+        """Send several body-less commands in one write and wait for their replies, in order.
+
+        FreeSWITCH reads commands from the socket one after another, so pipelining saves
+        the round trips (and the writes) between them; each still gets its own reply.
+        """
+        if not self.connected:
+            raise ConnectionLost(f"not connected: {commands[0] if commands else ''}")
+        results = [AsyncResult() for _ in commands]
+        message = "".join(command + "\n\n" for command in commands)
+        with self._send_lock:
+            self._commands_sent.extend(results)
+            try:
+                self.sock.sendall(message.encode("utf-8"))
+            except OSError as error:
+                self.close()
+                raise ConnectionLost(str(error)) from error
+        wait = timeout if timeout is not None else self.command_timeout
+        try:
+            return [result.get(timeout=wait) for result in results]
+        except gevent.Timeout:
+            raise CommandTimeout(" / ".join(commands)) from None
+
     def command(self, data: str, timeout: float | None = None, body: str | None = None) -> str:
         """Send a command answered by ``command/reply``; return Reply-Text, raise on -ERR."""
         reply = self.send(data, timeout, body)

@@ -146,7 +146,8 @@ def test_caller_hangup_raises_channel_hangup_in_pending_execute():
     assert hangup.channel_uuid == session.uuid
     assert [n.headers["Content-Disposition"] for n in session.disconnect_notices] == ["disconnect"]
     assert peer.commands() == ["connect", "myevents", "sendmsg", "sendmsg"]
-    names = [event.name for event in session.iter_events(timeout=1)]
+    events = list(session.iter_events(timeout=1))
+    names = [event.name for event in events]
     assert names == recorded.event_names
 
 
@@ -219,3 +220,78 @@ def test_a_session_can_hand_out_only_some_kinds_of_events():
     assert [event.digit for event in events] == ["1", "2", "#"]
     assert all(isinstance(event, Dtmf) for event in events)
     assert session.hangup_cause == "NORMAL_CLEARING"
+
+
+def test_subscribe_nixes_unused_kinds_and_execute_many_runs_in_order():
+    """On the switch simulator (which follows mod_event_socket's myevents and nixevent):
+    after ``subscribe({"DTMF"})`` the socket carries only the completions, the hangup and
+    the DTMF; ``execute_many`` runs its applications in order and returns every completion."""
+    from cti.simulator import SwitchSimulator
+    from cti.simulator.parties import SimulatedCaller
+
+    seen: list = []
+
+    class Script:
+        def __init__(self, session: OutboundSession) -> None:
+            self.session = session
+
+        def run(self) -> None:
+            session = self.session
+            seen.append(session)
+            session.subscribe({"DTMF"}, linger=True)
+            seen.append(
+                session.execute_many(
+                    [("set", "first=1"), ("set", "second=2"), ("answer", "")]
+                )
+            )
+            digits = "1 1 1 3000 # silence_stream://500 silence_stream://200 pressed \\d"
+            seen.append(session.execute("play_and_get_digits", digits))
+            session.hangup()
+            with gevent.Timeout(5):
+                while not session.lingering:
+                    gevent.sleep(0.01)
+
+    server = OutboundServer(Script, "127.0.0.1", 0)
+    server.start()
+    simulator = SwitchSimulator(
+        dialplan_xml=f"""<include><context name="default"><extension name="s">
+        <condition field="destination_number" expression="^7000$">
+          <action application="socket" data="127.0.0.1:{server.address[1]} async full"/>
+        </condition></extension></context></include>""",
+        speed=0.1,
+    ).start()
+    try:
+        caller = SimulatedCaller(simulator).press_after_answer(0.1, "7")
+        caller.dial("7000")
+        assert caller.wait_destroyed(timeout=10)
+        with gevent.Timeout(5):
+            while server.sessions or len(seen) < 3:
+                gevent.sleep(0.01)
+    finally:
+        server.stop(timeout=1)
+        simulator.stop()
+    session, completions, digits = seen
+    assert [c.application for c in completions] == ["set", "set", "answer"]
+    # Each ran after the one before it: its completion carries the variables set so far.
+    assert completions[0].variable("second") is None
+    assert completions[1].variable("first") == "1" and completions[1].variable("second") == "2"
+    assert completions[2].application_response
+    assert digits.variable("pressed") == "7"
+    events = list(session.iter_events(timeout=1))
+    names = [event.name for event in events]
+    assert set(names) <= {
+        "CHANNEL_EXECUTE_COMPLETE",
+        "CHANNEL_HANGUP",
+        "CHANNEL_HANGUP_COMPLETE",
+        "DTMF",
+    }, names
+    completed = [e.application for e in events if isinstance(e, ChannelExecuteComplete)]
+    assert completed[:4] == ["set", "set", "answer", "play_and_get_digits"], completed
+    assert "DTMF" in names
+    assert session.hangup_cause == "NORMAL_CLEARING"
+
+
+def test_subscribe_refuses_kinds_myevents_does_not_send():
+    session = OutboundSession.__new__(OutboundSession)
+    with pytest.raises(ValueError, match="CHANNEL_HOLD"):
+        session.subscribe({"CHANNEL_HOLD"})
