@@ -175,7 +175,9 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
         self.subscribed = True
         return reply
 
-    def subscribe(self, wanted: frozenset[str] | set[str] = frozenset(), linger: bool = True) -> None:
+    def subscribe(
+        self, wanted: frozenset[str] | set[str] = frozenset(), linger: bool = True
+    ) -> None:
         """``myevents``, then ``nixevent`` for the kinds neither the session nor the caller
         (``wanted``) uses, then ``linger``: one write, three replies.
 

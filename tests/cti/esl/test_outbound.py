@@ -240,9 +240,7 @@ def test_subscribe_nixes_unused_kinds_and_execute_many_runs_in_order():
             seen.append(session)
             session.subscribe({"DTMF"}, linger=True)
             seen.append(
-                session.execute_many(
-                    [("set", "first=1"), ("set", "second=2"), ("answer", "")]
-                )
+                session.execute_many([("set", "first=1"), ("set", "second=2"), ("answer", "")])
             )
             digits = "1 1 1 3000 # silence_stream://500 silence_stream://200 pressed \\d"
             seen.append(session.execute("play_and_get_digits", digits))
