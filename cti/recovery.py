@@ -159,6 +159,9 @@ class Recovery:
                 except AcdError:
                     pass
         started = float(fields.get("started_at") or time.time())
+        recording = fields.get("recording", "")
+        if recording:
+            services.recording_saved(call_uuid, recording, agent_id)
         services.facts.call_ended(
             call_uuid=call_uuid,
             direction=fields.get("direction") or "inbound",
@@ -166,6 +169,7 @@ class Recovery:
             callee=fields.get("destination", ""),
             started_at=started,
             hangup_cause=cause,
+            answered_at=float(fields["answered_at"]) if fields.get("answered_at") else None,
             did=fields.get("destination", ""),
             queue=fields.get("queue", ""),
             agent_id=agent_id,

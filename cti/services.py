@@ -282,8 +282,9 @@ class CallServices:
             call.owner_agent_id = int(card["owner_agent_id"])
         return card
 
-    def recording_saved(self, call) -> None:
-        path = call.recording_path
+    def recording_saved(self, call_uuid: str, path: str, agent_id: int | None) -> None:
+        """The recording fact: its path and, when this host can read the file, its size,
+        duration and channels."""
         size, duration, channels = 0, 0.0, 2 if self.settings.record_stereo else 1
         try:
             size = os.path.getsize(path)
@@ -291,12 +292,12 @@ class CallServices:
                 channels = wav.getnchannels()
                 duration = wav.getnframes() / float(wav.getframerate() or 8000)
         except (OSError, wave.Error, EOFError):
-            logger.info("call %s: recording %s not readable here", call.uuid, path)
+            logger.info("call %s: recording %s not readable here", call_uuid, path)
         self.facts.recording_saved(
-            call_uuid=call.uuid,
+            call_uuid=call_uuid,
             path=path,
             duration=duration,
             size=size,
             channels=channels,
-            agent_id=call.agent_id,
+            agent_id=agent_id,
         )

@@ -457,6 +457,9 @@ class InboundCallHandler:
         call.agent_leg_uuid = other_leg
         call.bridged_at = now
         self._talk_started = now
+        # The path goes into the live call with the bridge, so a daemon that adopts the
+        # conversation later still records the recording's fact.
+        call.recording_path = self._recording_path()
         with services.batch():
             services.acd.offer_answered(agent_id, call.uuid)
             if call.queue:
@@ -472,22 +475,32 @@ class InboundCallHandler:
             except EslError:
                 logger.warning("call %s: could not announce the agent's number", call.uuid)
 
-    def _start_recording(self) -> None:
-        settings = self.services.settings
+    def _recording_path(self) -> str:
+        """recordings/YYYY/MM/DD/<call uuid>.wav, its directory made."""
         day = datetime.now().strftime("%Y/%m/%d")
-        path = os.path.join(settings.recordings_dir, day, f"{self.call.uuid}.wav")
+        path = os.path.join(self.services.settings.recordings_dir, day, f"{self.call.uuid}.wav")
         os.makedirs(os.path.dirname(path), exist_ok=True)
+        return path
+
+    def _start_recording(self) -> None:
+        """Record the call to ``call.recording_path``; if the switch refuses, the call has
+        no recording (and the live call says so)."""
+        call = self.call
+        path = call.recording_path or self._recording_path()
+        reply = ""
         try:
-            if settings.record_stereo:
-                self.session.api(f"uuid_setvar {self.call.uuid} RECORD_STEREO true")
-            reply = self.session.api(f"uuid_record {self.call.uuid} start {path}")
+            if self.services.settings.record_stereo:
+                self.session.api(f"uuid_setvar {call.uuid} RECORD_STEREO true")
+            reply = self.session.api(f"uuid_record {call.uuid} start {path}")
         except EslError as error:
-            logger.error("call %s: recording did not start: %s", self.call.uuid, error)
-            return
+            reply = str(error)
         if reply.startswith("+OK"):
-            self.call.recording_path = path
-        else:
-            logger.error("call %s: recording did not start: %s", self.call.uuid, reply.strip())
+            call.recording_path = path
+            return
+        logger.error("call %s: recording did not start: %s", call.uuid, reply.strip())
+        if call.recording_path is not None:
+            call.recording_path = None
+            self.services.notifier.call_updated(call)
 
     def _after_talk(self) -> dict[str, Any]:
         """The bridge ended with the caller still on the line: the agent hung up first, or
@@ -700,7 +713,7 @@ class InboundCallHandler:
             call.transition(S.ENDED)
         call.hangup_cause = self.session.hangup_cause or "NORMAL_CLEARING"
         if call.recording_path:
-            services.recording_saved(call)
+            services.recording_saved(call.uuid, call.recording_path, call.agent_id)
         services.facts.call_ended(
             call_uuid=call.uuid,
             direction="inbound",

@@ -119,6 +119,7 @@ class Call:
             "direction": self.direction,
             "state": self.state.value,
             "started_at": self.started_at,
+            "answered_at": self.answered_at or "",
             "flow": self.flow or "",
             "language": self.language,
             "queue": self.queue or "",

@@ -42,7 +42,10 @@ def test_standby_takes_over_within_five_seconds_and_takes_calls(center, make_use
     )
 
 
-def test_a_call_in_conversation_survives_a_daemon_restart(center, make_user):
+@pytest.mark.parametrize("ending", ["kill", "stop"])
+def test_a_call_in_conversation_survives_a_daemon_restart(center, make_user, ending):
+    """Killed (SIGKILL) or stopped (SIGTERM, as for an upgrade): the conversation goes on and
+    the next daemon closes it with a whole CDR and its recording."""
     _queue, users, agents = configure(make_user, agents=1)
     center.start(dids=DIDS, extensions=["1001"])
     phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
@@ -53,7 +56,8 @@ def test_a_call_in_conversation_survives_a_daemon_restart(center, make_user):
     wait_for(lambda: center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "bridged", 10)
 
     old = center.daemons[0]
-    old.kill()
+    getattr(old, ending)()
+    assert not center.facts("call_ended"), "the stopping daemon closed a call still talking"
     replacement = DaemonProcess(
         center.redis_url, center.simulator.port, old.socket_port, old.node, center.workdir
     )
@@ -72,6 +76,11 @@ def test_a_call_in_conversation_survives_a_daemon_restart(center, make_user):
     wait_for(lambda: center.facts("call_ended"), 20, what="CDR of the adopted call")
     cdr = center.facts("call_ended")[0]
     assert cdr["agent_id"] == agents[0].id and cdr["hangup_by"] == "agent"
+    assert cdr["answered_at"] is not None, "an adopted conversation counts as answered"
+    assert cdr["recording_path"].endswith(f"/{caller.uuid}.wav")
+    recordings = center.facts("recording_saved")
+    assert [r["path"] for r in recordings] == [cdr["recording_path"]]
+    assert recordings[0]["agent_id"] == agents[0].id
     assert caller.wait_hangup(10), "the caller is hung up after the talk, not sent to failover"
     wait_for(lambda: center.agent_status(agents[0].id) == "ready", 15, what="agent ready again")
 
