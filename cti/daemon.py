@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from cti.calls.prompts import Prompts
 from cti.config import ConfigSnapshotReader
 from cti.control.handlers import CallControl
 from cti.control.server import CommandServer
+from cti.dialout import DialOuts
+from cti.esl.events import BackgroundJob
 from cti.esl.inbound import InboundClient
 from cti.esl.outbound import OutboundServer, OutboundSession
 from cti.facts import FactWriter
@@ -99,7 +102,9 @@ class Daemon:
         )
         self.services.acd = AcdPort(self.router, self.services.calls, self.redis)
         self.services.switch_api = self._api
+        self.services.switch_bgapi = self._bgapi
         self.services.callbacks = Callbacks(self.services)
+        self.services.dialouts = DialOuts(self.services)
         self.services.acd.callbacks = self.services.callbacks
         self.control = CallControl(self.services, self._api)
         self.recovery = Recovery(self.services, self._api)
@@ -124,6 +129,8 @@ class Daemon:
             client.on("CHANNEL_HANGUP_COMPLETE", self.recovery.on_hangup_complete)
             client.on("CHANNEL_HANGUP_COMPLETE", self._leg_hung_up)
             client.on("CHANNEL_ANSWER", self._leg_answered)
+            client.on("CHANNEL_ANSWER", self.services.dialouts.on_answer)
+            client.on("CHANNEL_HANGUP_COMPLETE", self.services.dialouts.on_hangup_complete)
             for subclass in ("sofia::register", "sofia::unregister", "sofia::expire"):
                 client.on("CUSTOM", self._registration, subclass=subclass)
 
@@ -135,6 +142,15 @@ class Daemon:
                 if command.startswith("bgapi "):
                     return "+OK Job-UUID: " + client.bgapi(command[len("bgapi ") :])
                 return client.api(command)
+        from cti.esl.protocol import ConnectionLost
+
+        raise ConnectionLost("no FreeSWITCH connection")
+
+    def _bgapi(self, command: str, callback: Callable[[BackgroundJob], None]) -> str:
+        """Start a bgapi job on the first connected switch; ``callback`` gets its result."""
+        for client in self.switches:
+            if client.connected:
+                return client.bgapi(command, callback)
         from cti.esl.protocol import ConnectionLost
 
         raise ConnectionLost("no FreeSWITCH connection")

@@ -14,6 +14,7 @@ import wave
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import redis
@@ -29,6 +30,7 @@ from cti.notify import LiveNotifier
 if TYPE_CHECKING:
     from cti.callbacks import Callbacks
     from cti.calls.inbound import InboundCallHandler
+    from cti.dialout import DialOuts
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +250,14 @@ class AcdPort:
         return int(agent), float(at)
 
 
+def recording_path(recordings_dir: str, call_uuid: str, now: datetime | None = None) -> str:
+    """recordings/YYYY/MM/DD/<call uuid>.wav, its directory made."""
+    day = (now or datetime.now()).strftime("%Y/%m/%d")
+    path = os.path.join(recordings_dir, day, f"{call_uuid}.wav")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return path
+
+
 @dataclass
 class CallServices:
     redis: redis.Redis
@@ -261,7 +271,12 @@ class CallServices:
     calls: ActiveCalls = field(default_factory=ActiveCalls)
     # `api` on the switch (the inbound Event Socket connection); set by the daemon.
     switch_api: Callable[[str], str] = field(default=lambda command: "-ERR no switch")
+    # `switch_bgapi(command, callback)`: a bgapi job; callback(BackgroundJob) with its result.
+    switch_bgapi: Callable[[str, Callable[[Any], None]], str] = field(
+        default=lambda command, callback: "-ERR no switch"
+    )
     callbacks: Callbacks = None  # type: ignore[assignment]  (set by the daemon)
+    dialouts: DialOuts = None  # type: ignore[assignment]  (set by the daemon)
 
     def batch(self) -> AbstractContextManager[Any]:
         """A write batch on the daemon's Redis client (cti.notify.BatchingRedis): the live

@@ -123,13 +123,15 @@ def agent_of(user) -> Agent | None:
         return None
 
 
-def busy_reasons() -> list[dict[str, str]]:
-    """The configured busy reasons (code, name in the user's language)."""
+def busy_reasons(include_system: bool = False) -> list[dict[str, str]]:
+    """The configured busy reasons (code, name in the user's language): those an agent may
+    choose, or with ``include_system`` also those the system sets (no answer, outbound
+    call...), for naming the agent's current reason."""
     english = (translation.get_language() or "").startswith("en")
-    return [
-        {"code": r.code, "name": (r.name_en or r.name) if english else r.name}
-        for r in BusyReason.objects.filter(enabled=True, system=False)
-    ]
+    reasons = BusyReason.objects.filter(enabled=True)
+    if not include_system:
+        reasons = reasons.filter(system=False)
+    return [{"code": r.code, "name": (r.name_en or r.name) if english else r.name} for r in reasons]
 
 
 def transfer_targets(agent: Agent) -> dict[str, list[dict[str, str]]]:

@@ -64,7 +64,10 @@ def index(request: HttpRequest) -> HttpResponse:
         "busyReasons": reasons,
         "targets": services.transfer_targets(agent),
         "urls": {"command": reverse("desk:command", args=["x"])[:-2], "card": reverse("desk:card")},
-        "text": {**page_text(), "busyReasons": {r["code"]: r["name"] for r in reasons}},
+        "text": {
+            **page_text(),
+            "busyReasons": {r["code"]: r["name"] for r in services.busy_reasons(True)},
+        },
     }
     context = {
         "agent": agent,

@@ -15,11 +15,9 @@ it up, never by just closing.
 from __future__ import annotations
 
 import logging
-import os
 import time
 import uuid as uuid_module
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import gevent
@@ -30,6 +28,7 @@ from cti.calls.model import Call, CallState
 from cti.esl.events import ChannelBridge, ChannelUnbridge, Dtmf
 from cti.esl.outbound import ChannelHangup, OutboundSession
 from cti.esl.protocol import EslError
+from cti.services import recording_path
 
 if TYPE_CHECKING:
     from cti.services import CallServices
@@ -476,11 +475,7 @@ class InboundCallHandler:
                 logger.warning("call %s: could not announce the agent's number", call.uuid)
 
     def _recording_path(self) -> str:
-        """recordings/YYYY/MM/DD/<call uuid>.wav, its directory made."""
-        day = datetime.now().strftime("%Y/%m/%d")
-        path = os.path.join(self.services.settings.recordings_dir, day, f"{self.call.uuid}.wav")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        return path
+        return recording_path(self.services.settings.recordings_dir, self.call.uuid)
 
     def _start_recording(self) -> None:
         """Record the call to ``call.recording_path``; if the switch refuses, the call has

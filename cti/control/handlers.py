@@ -8,13 +8,13 @@ supervises (admins on every agent). Every supervisor intervention is audited as 
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cti.acd.store import AcdError
 from cti.calls.model import CallState
 from cti.control.protocol import Command, CommandRejected, Reason, Reply
+from cti.dialout import AgentOnCall
 from cti.esl.protocol import EslError
 from ivr_scripts.blocking import find_block
 
@@ -346,13 +346,14 @@ class CallControl:
             raise CommandRejected(Reason.BAD_ARGUMENTS, "Not a phone number.")
         self._check_outbound_blacklist(number)
         extension = self.services.acd.extension_of(agent["id"]) or agent["extension"]
-        call_uuid = str(uuid.uuid4())
-        gateway = self.services.settings.outbound_gateway
-        self._switch(
-            f"bgapi originate {{origination_uuid={call_uuid},cc_agent_id={agent['id']},"
-            f"origination_caller_id_number={number},cc_direction=outbound}}user/{extension} "
-            f"&bridge(sofia/gateway/{gateway}/{number})"
-        )
+        try:
+            call_uuid = self.services.dialouts.dial(agent, extension, number)
+        except AgentOnCall as error:
+            raise CommandRejected(
+                Reason.ILLEGAL_STATE, "Finish the call you are on first."
+            ) from error
+        except EslError as error:
+            raise CommandRejected(Reason.SWITCH_ERROR, str(error)) from error
         return Reply.ok(call_uuid=call_uuid)
 
     # -- supervisors -----------------------------------------------------------------

@@ -33,6 +33,19 @@ def test_desk_page_in_chinese_by_default_and_in_english(client, seat):
     assert {"value": "hotline", "label": "热线"} in config["targets"]["queue"]
 
 
+def test_the_desk_names_the_reasons_the_system_sets_but_does_not_offer_them(client, seat):
+    """An agent on a call they dialled is busy with the system reason "outbound": the desk
+    shows its name, while the reasons to choose from are the agents' own."""
+    client.force_login(seat["user"])
+    page = client.get(reverse("desk:index")).content.decode()
+    config = json.loads(page.split('id="desk-config" type="application/json">')[1].split("<")[0])
+    assert config["text"]["busyReasons"]["outbound"] == "外呼"
+    assert config["text"]["busyReasons"]["no_answer"] == "未接来电"
+    assert config["text"]["busyReasons"]["rest"] == "小休"
+    offered = {reason["code"] for reason in config["busyReasons"]}
+    assert "rest" in offered and not offered & {"outbound", "no_answer", "forced", "consult"}
+
+
 def test_user_without_a_seat_is_told_so(client, make_user):
     client.force_login(make_user("bob", "agent"))
     response = client.get(reverse("desk:index"))

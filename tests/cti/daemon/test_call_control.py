@@ -148,6 +148,65 @@ def test_click_to_dial_checks_the_outbound_blacklist(center, make_user):
     wait_for(lambda: phone.channels, 10, what="the agent's phone rings first")
 
 
+def test_click_to_dial_is_recorded_and_closed_with_its_cdr(center, make_user):
+    """The agent is busy ("outbound") for the call, which is recorded from the agent's
+    answer; at the end the CDR (answered when the customer was), the recording fact, and
+    the agent ready again."""
+    _queue, users, rows = configure(make_user, agents=1)
+    center.start(dids=DIDS, extensions=["1001"])
+    center.simulator.add_endpoint("1001", answer_delay=0.3)
+    customer = center.simulator.add_endpoint("13700001234", answer_delay=0.5, talk_time=1.5)
+    assert center.command("login", users[0].id, ready=True).accepted
+    reply = wait_for(
+        lambda: (r := center.command("dial", users[0].id, number="13700001234")).accepted and r,
+        10,
+        what="dial accepted",
+    )
+    call_uuid = reply.data["call_uuid"]
+    agent_key = f"cc:agent:{rows[0].id}"
+    wait_for(lambda: center.redis.hget(agent_key, "reason") == "outbound", 10, what="busy")
+    assert center.command("dial", users[0].id, number="13700009999").code == "illegal_state"
+    wait_for(lambda: customer.channels, 10, what="the customer rings after the agent answers")
+    cdr = wait_for(
+        lambda: [f for f in center.facts("call_ended") if f["call_uuid"] == call_uuid],
+        20,
+        what="the CDR\n" + center.logs(),
+    )[0]
+    assert cdr["direction"] == "outbound" and cdr["callee"] == "13700001234"
+    assert cdr["agent_id"] == rows[0].id and cdr["answered_at"] is not None
+    assert cdr["recording_path"].endswith(f"/{call_uuid}.wav")
+    started = [f for f in center.facts("call_started") if f["call_uuid"] == call_uuid]
+    assert started and started[0]["direction"] == "outbound"
+    recordings = [f for f in center.facts("recording_saved") if f["call_uuid"] == call_uuid]
+    assert recordings and recordings[0]["size"] > 44, "the WAV has audio"
+    wait_for(lambda: center.agent_status(rows[0].id) == "ready", 10, what="ready again")
+
+
+def test_click_to_dial_to_a_phone_that_is_not_registered(center, make_user):
+    """The originate fails at once: an unanswered CDR, and the agent's busy reason back."""
+    _queue, users, rows = configure(make_user, agents=1)
+    center.start(dids=DIDS, extensions=["1001"])
+    assert center.command("login", users[0].id, ready=False, reason="rest").accepted
+    reply = wait_for(
+        lambda: (r := center.command("dial", users[0].id, number="13700001234")).accepted and r,
+        10,
+        what="dial accepted",
+    )
+    cdr = wait_for(
+        lambda: [
+            f for f in center.facts("call_ended") if f["call_uuid"] == reply.data["call_uuid"]
+        ],
+        20,
+        what="the CDR\n" + center.logs(),
+    )[0]
+    assert cdr["answered_at"] is None and cdr["hangup_cause"] == "USER_NOT_REGISTERED"
+    wait_for(
+        lambda: center.redis.hget(f"cc:agent:{rows[0].id}", "reason") == "rest",
+        10,
+        what="busy (rest) again",
+    )
+
+
 def test_supervisor_actions_are_limited_to_their_groups_and_audited(center, make_user):
     users, rows, phones, caller = connected_call(center, make_user)
     supervisor = make_user("boss", "supervisor")

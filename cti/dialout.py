@@ -1,0 +1,181 @@
+"""Click to call from the desk: the agent's phone rings first, then the customer.
+
+``dial`` rings the agent's phone with ``originate user/<ext> &bridge(sofia/gateway/...)``.
+While the call lasts the agent is busy with the system reason "outbound", so the ACD offers
+them nothing; their earlier status comes back when it ends. When the agent picks up the
+call is recorded like an inbound one (``recordings/YYYY/MM/DD/<call uuid>.wav``), and its
+end (the agent leg's CHANNEL_HANGUP_COMPLETE on the inbound connection) writes the CDR,
+answered when the customer was bridged, and the recording fact.
+
+What is needed at the end lives in Redis (``cc:dialout:<uuid>``), not in this process, so a
+daemon that took over meanwhile closes the call the same way. The switch marks the agent
+leg with the channel variable ``cc_dialout``: other legs' events cost no Redis lookup.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid as uuid_module
+from typing import TYPE_CHECKING, Any
+
+from cti.acd.store import AcdError
+from cti.acd.strategies import AgentStatus
+from cti.services import recording_path
+
+if TYPE_CHECKING:
+    from cti.services import CallServices
+
+logger = logging.getLogger(__name__)
+
+DIALOUT_KEY = "cc:dialout:"
+# A record outlives any call; it is deleted when the call ends.
+DIALOUT_TTL_SECONDS = 24 * 3600
+# The busy reason (a system reason in the admin's list) while the agent is on the call.
+OUTBOUND_REASON = "outbound"
+MARK_VARIABLE = "cc_dialout"
+
+
+class AgentOnCall(Exception):
+    """The agent is being offered a call, is talking, or is on a call they dialled: no
+    second call now."""
+
+
+class DialOuts:
+    def __init__(self, services: CallServices) -> None:
+        self.services = services
+
+    def dial(self, agent: dict[str, Any], extension: str, number: str) -> str:
+        """Ring the agent's phone, then ``number``; returns the call's uuid.
+
+        Raises :class:`AgentOnCall` when the agent is offered or talking, and lets the
+        switch's errors through (the agent's status is put back first)."""
+        services = self.services
+        store = services.acd.router.store
+        agent_id = int(agent["id"])
+        before = store.agent(agent_id)
+        status = before.get("status") or AgentStatus.LOGGED_OUT
+        on_dial_out = status == AgentStatus.BUSY and before.get("reason") == OUTBOUND_REASON
+        if status in (AgentStatus.OFFERED, AgentStatus.TALKING) or on_dial_out:
+            raise AgentOnCall(status)
+        call_uuid = str(uuid_module.uuid4())
+        started = time.time()
+        logged_in = status != AgentStatus.LOGGED_OUT
+        if logged_in:
+            try:
+                services.acd.deliver(services.acd.router.set_busy(agent_id, OUTBOUND_REASON))
+            except AcdError as error:  # offered a call in the meantime
+                raise AgentOnCall(str(error)) from error
+        key = DIALOUT_KEY + call_uuid
+        services.redis.hset(
+            key,
+            mapping={
+                "agent_id": str(agent_id),
+                "extension": extension,
+                "number": number,
+                "started_at": repr(started),
+                # What the agent goes back to; empty: they were not logged in.
+                "status_before": status if logged_in else "",
+                "reason_before": before.get("reason", "") if logged_in else "",
+                "recording": "",
+            },
+        )
+        services.redis.expire(key, DIALOUT_TTL_SECONDS)
+        services.facts.call_started(
+            call_uuid=call_uuid,
+            direction="outbound",
+            caller=extension,
+            callee=number,
+            node=services.settings.node_name,
+            at=started,
+        )
+        gateway = services.settings.outbound_gateway
+        try:
+            services.switch_bgapi(
+                f"originate {{origination_uuid={call_uuid},cc_agent_id={agent_id},"
+                f"{MARK_VARIABLE}=true,origination_caller_id_number={number},"
+                f"cc_direction=outbound}}user/{extension} "
+                f"&bridge(sofia/gateway/{gateway}/{number})",
+                lambda job: self.on_originated(call_uuid, job),
+            )
+        except Exception:
+            self._close(call_uuid, "DESTINATION_OUT_OF_ORDER", None)
+            raise
+        return call_uuid
+
+    # -- events of the inbound connection -------------------------------------------------
+    def on_answer(self, event: Any) -> None:
+        """The agent picked up: record the call from now on."""
+        if not event.variable(MARK_VARIABLE):
+            return
+        call_uuid = event.unique_id or ""
+        key = DIALOUT_KEY + call_uuid
+        if not self.services.redis.exists(key):
+            return
+        path = recording_path(self.services.settings.recordings_dir, call_uuid)
+        try:
+            if self.services.settings.record_stereo:
+                self.services.switch_api(f"uuid_setvar {call_uuid} RECORD_STEREO true")
+            reply = self.services.switch_api(f"uuid_record {call_uuid} start {path}")
+        except Exception as error:
+            reply = str(error)
+        if reply.startswith("+OK"):
+            self.services.redis.hset(key, "recording", path)
+        else:
+            logger.error("outbound call %s: recording did not start: %s", call_uuid, reply)
+
+    def on_originated(self, call_uuid: str, job: Any) -> None:
+        """The originate's result: on ``-ERR`` (the phone is not registered, did not answer,
+        was busy) the call is over, whether or not the agent's leg ever existed."""
+        if job.is_error:
+            cause = job.result.strip()[len("-ERR") :].strip() or "NORMAL_TEMPORARY_FAILURE"
+            self._close(call_uuid, cause.split()[0], None)
+
+    def on_hangup_complete(self, event: Any) -> None:
+        if not event.variable(MARK_VARIABLE):
+            return
+        bridged_us = int(event.get("Caller-Channel-Bridged-Time") or 0)
+        self._close(
+            event.unique_id or "",
+            event.hangup_cause or "NORMAL_CLEARING",
+            bridged_us / 1e6 if bridged_us else None,
+        )
+
+    def _close(self, call_uuid: str, cause: str, answered_at: float | None) -> None:
+        """The CDR and the recording fact; the agent gets their status back."""
+        services = self.services
+        key = DIALOUT_KEY + call_uuid
+        record = services.redis.hgetall(key)
+        if not record or not services.redis.delete(key):
+            return  # not ours, or closed already (by another daemon)
+        agent_id = int(record["agent_id"])
+        if record.get("recording"):
+            services.recording_saved(call_uuid, record["recording"], agent_id)
+        services.facts.call_ended(
+            call_uuid=call_uuid,
+            direction="outbound",
+            caller=record.get("extension", ""),
+            callee=record.get("number", ""),
+            started_at=float(record.get("started_at") or time.time()),
+            hangup_cause=cause,
+            answered_at=answered_at,
+            agent_id=agent_id,
+            recording_path=record.get("recording", ""),
+            node=services.settings.node_name,
+        )
+        self._restore(agent_id, record.get("status_before", ""), record.get("reason_before", ""))
+
+    def _restore(self, agent_id: int, status: str, reason: str) -> None:
+        """Back to the status before the call, unless the agent changed it meanwhile."""
+        services = self.services
+        router = services.acd.router
+        now = router.store.agent(agent_id)
+        if now.get("status") != AgentStatus.BUSY or now.get("reason") != OUTBOUND_REASON:
+            return
+        try:
+            if status == AgentStatus.BUSY and reason:
+                services.acd.deliver(router.set_busy(agent_id, reason))
+            else:  # ready, or wrap-up (which the call replaced)
+                services.acd.deliver(router.set_ready(agent_id))
+        except AcdError:
+            logger.info("outbound call: agent %s moved on before the call ended", agent_id)
