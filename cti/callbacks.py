@@ -33,6 +33,7 @@ class Callbacks:
         # agent leg uuid -> (callback id, agent id)
         self.legs: dict[str, tuple[str, int]] = {}
         self.answered: dict[str, float] = {}
+        self.recordings: dict[str, str] = {}
 
     def request(self, call_uuid: str, number: str, queue: str, position: int) -> None:
         """Remember the number; the call's queue entry stays where it is."""
@@ -81,6 +82,9 @@ class Callbacks:
         call_uuid, agent_id = found
         self.answered[leg] = time.time()
         services = self.services
+        path = services.start_recording(leg)
+        if path:
+            self.recordings[leg] = path
         details = services.redis.hgetall(CALLBACK_KEY + call_uuid)
         services.acd.offer_answered(agent_id, call_uuid)
         entered = float(details.get("requested_at") or time.time())
@@ -99,6 +103,7 @@ class Callbacks:
         call_uuid, agent_id = found
         services = self.services
         answered_at = self.answered.pop(leg, None)
+        recording = self.recordings.pop(leg, "")
         details = services.redis.hgetall(CALLBACK_KEY + call_uuid)
         try:
             if answered_at is None:
@@ -108,6 +113,8 @@ class Callbacks:
         except AcdError:
             logger.info("callback %s: agent %s already moved on", call_uuid, agent_id)
         services.redis.delete(CALLBACK_KEY + call_uuid)
+        if recording:
+            services.recording_saved(leg, recording, agent_id)
         services.facts.call_ended(
             call_uuid=leg,
             direction="outbound",
@@ -118,5 +125,6 @@ class Callbacks:
             answered_at=answered_at,
             queue=details.get("queue", ""),
             agent_id=agent_id,
+            recording_path=recording,
             node=services.settings.node_name,
         )

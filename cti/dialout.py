@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from cti.acd.store import AcdError
 from cti.acd.strategies import AgentStatus
-from cti.services import recording_path
 
 if TYPE_CHECKING:
     from cti.services import CallServices
@@ -112,17 +111,9 @@ class DialOuts:
         key = DIALOUT_KEY + call_uuid
         if not self.services.redis.exists(key):
             return
-        path = recording_path(self.services.settings.recordings_dir, call_uuid)
-        try:
-            if self.services.settings.record_stereo:
-                self.services.switch_api(f"uuid_setvar {call_uuid} RECORD_STEREO true")
-            reply = self.services.switch_api(f"uuid_record {call_uuid} start {path}")
-        except Exception as error:
-            reply = str(error)
-        if reply.startswith("+OK"):
+        path = self.services.start_recording(call_uuid)
+        if path:
             self.services.redis.hset(key, "recording", path)
-        else:
-            logger.error("outbound call %s: recording did not start: %s", call_uuid, reply)
 
     def on_originated(self, call_uuid: str, job: Any) -> None:
         """The originate's result: on ``-ERR`` (the phone is not registered, did not answer,

@@ -297,6 +297,21 @@ class CallServices:
             call.owner_agent_id = int(card["owner_agent_id"])
         return card
 
+    def start_recording(self, call_uuid: str) -> str | None:
+        """Record channel ``call_uuid`` (both sides once bridged) through the inbound
+        connection; returns the file's path, or None when the switch refused."""
+        path = recording_path(self.settings.recordings_dir, call_uuid)
+        try:
+            if self.settings.record_stereo:
+                self.switch_api(f"uuid_setvar {call_uuid} RECORD_STEREO true")
+            reply = self.switch_api(f"uuid_record {call_uuid} start {path}")
+        except Exception as error:
+            reply = str(error)
+        if reply.startswith("+OK"):
+            return path
+        logger.error("call %s: recording did not start: %s", call_uuid, reply.strip())
+        return None
+
     def recording_saved(self, call_uuid: str, path: str, agent_id: int | None) -> None:
         """The recording fact: its path and, when this host can read the file, its size,
         duration and channels."""

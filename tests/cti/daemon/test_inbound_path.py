@@ -167,7 +167,7 @@ def test_a_callback_keeps_the_callers_place_and_is_dialled_by_the_next_agent(cen
         dids=[{"number": "12329", "flow": "hotline", "language": "zh"}], extensions=["1001"]
     )
     phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
-    customer = center.simulator.add_endpoint("13500135000", answer_delay=0.5)
+    customer = center.simulator.add_endpoint("13500135000", answer_delay=0.5, talk_time=1.0)
     assert center.command("login", users[0].id, ready=False, reason="meal").accepted
     caller = SimulatedCaller(center.simulator, caller_id_number="13500135000")
     caller.press_after_answer(1.0, "2").dial("12329", context="public")
@@ -188,3 +188,12 @@ def test_a_callback_keeps_the_callers_place_and_is_dialled_by_the_next_agent(cen
         what="the queue exit of the callback",
     )
     assert exits[0]["agent_id"] == agents[0].id
+    # The customer hangs up: the callback's CDR, with its recording.
+    cdr = wait_for(
+        lambda: [f for f in center.facts("call_ended") if f["direction"] == "outbound"],
+        20,
+        what="the callback's CDR\n" + center.logs(),
+    )[0]
+    assert cdr["agent_id"] == agents[0].id and cdr["recording_path"].endswith(".wav")
+    recordings = [f for f in center.facts("recording_saved") if f["path"] == cdr["recording_path"]]
+    assert recordings and recordings[0]["size"] > 44
