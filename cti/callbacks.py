@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from cti.acd.store import AcdError
 from cti.esl.protocol import EslError
+from cti.legs import leg_variables
 
 if TYPE_CHECKING:
     from cti.services import CallServices
@@ -66,9 +67,11 @@ class Callbacks:
         try:
             services.switch_api(
                 f"bgapi originate {{origination_uuid={leg},cc_callback={call_uuid},"
+                f"{leg_variables(leg, 'agent', agent_id)},"
                 f"origination_caller_id_number={details['number']},"
                 f"originate_timeout={queue.get('ring_timeout_seconds', 20)}}}user/{extension} "
-                f"&bridge(sofia/gateway/{services.settings.outbound_gateway}/{details['number']})"
+                f"&bridge({{{leg_variables(leg, 'external')}}}"
+                f"sofia/gateway/{services.settings.outbound_gateway}/{details['number']})"
             )
         except EslError:
             logger.exception("callback %s: could not ring agent %s", call_uuid, agent_id)

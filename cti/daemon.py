@@ -38,6 +38,7 @@ from cti.esl.inbound import InboundClient
 from cti.esl.outbound import OutboundServer, OutboundSession
 from cti.facts import FactWriter
 from cti.lease import LeaderLease
+from cti.legs import LegRecorder
 from cti.notify import BatchingRedis, LiveNotifier
 from cti.recovery import Recovery
 from cti.services import AcdPort, CallServices, DaemonSettings, IvrRuntime
@@ -103,6 +104,7 @@ class Daemon:
         self.services.acd = AcdPort(self.router, self.services.calls, self.redis)
         self.services.switch_api = self._api
         self.services.switch_bgapi = self._bgapi
+        self.legs = LegRecorder(self.facts)
         self.services.callbacks = Callbacks(self.services)
         self.services.dialouts = DialOuts(self.services)
         self.services.acd.callbacks = self.services.callbacks
@@ -131,6 +133,7 @@ class Daemon:
             client.on("CHANNEL_ANSWER", self._leg_answered)
             client.on("CHANNEL_ANSWER", self.services.dialouts.on_answer)
             client.on("CHANNEL_HANGUP_COMPLETE", self.services.dialouts.on_hangup_complete)
+            client.on("CHANNEL_HANGUP_COMPLETE", self._leg_ended)
             for subclass in ("sofia::register", "sofia::unregister", "sofia::expire"):
                 client.on("CUSTOM", self._registration, subclass=subclass)
 
@@ -169,6 +172,11 @@ class Daemon:
             self.recovery.resync()
         except Exception:
             logger.exception("resync failed")
+
+    def _leg_ended(self, event) -> None:
+        """Each leg's CDR, written by the leading daemon only."""
+        if self.leading.is_set():
+            self.legs.on_hangup_complete(event)
 
     def _leg_answered(self, event) -> None:
         self.services.callbacks.on_answer(event.unique_id or "")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from cti.acd.store import AcdError
 from cti.acd.strategies import AgentStatus
+from cti.legs import leg_variables
 
 if TYPE_CHECKING:
     from cti.services import CallServices
@@ -91,10 +92,12 @@ class DialOuts:
         gateway = services.settings.outbound_gateway
         try:
             services.switch_bgapi(
-                f"originate {{origination_uuid={call_uuid},cc_agent_id={agent_id},"
+                f"originate {{origination_uuid={call_uuid},"
+                f"{leg_variables(call_uuid, 'agent', agent_id)},"
                 f"{MARK_VARIABLE}=true,origination_caller_id_number={number},"
                 f"cc_direction=outbound}}user/{extension} "
-                f"&bridge(sofia/gateway/{gateway}/{number})",
+                f"&bridge({{{leg_variables(call_uuid, 'external')}}}"
+                f"sofia/gateway/{gateway}/{number})",
                 lambda job: self.on_originated(call_uuid, job),
             )
         except Exception:

@@ -28,6 +28,7 @@ from cti.calls.model import Call, CallState
 from cti.esl.events import ChannelBridge, ChannelUnbridge, Dtmf
 from cti.esl.outbound import ChannelHangup, OutboundSession
 from cti.esl.protocol import EslError
+from cti.legs import leg_variables
 from cti.services import recording_path
 
 if TYPE_CHECKING:
@@ -383,11 +384,15 @@ class InboundCallHandler:
             # One target: its uuid goes with the global variables; several (ring-all):
             # each leg gets its own in square brackets.
             target = f"user/{extension}"
-            targets.append(target if len(legs) == 1 else f"[origination_uuid={leg}]{target}")
+            tag = leg_variables(call.uuid, "agent", agent_id)
+            targets.append(target if len(legs) == 1 else f"[origination_uuid={leg},{tag}]{target}")
             services.notifier.screen_pop(agent_id, call, self.customer)
-        single = f",origination_uuid={next(iter(legs.values()))}" if len(legs) == 1 else ""
+        single = ""
+        if len(legs) == 1:
+            agent_id, leg = next(iter(legs.items()))
+            single = f",origination_uuid={leg},{leg_variables(call.uuid, 'agent', agent_id)}"
         return (
-            f"{{originate_timeout={timeout},ignore_early_media=true,cc_call_uuid={call.uuid},"
+            f"{{originate_timeout={timeout},ignore_early_media=true,"
             f"origination_caller_id_number={call.caller_number}{single}}}" + ",".join(targets)
         )
 
@@ -551,7 +556,8 @@ class InboundCallHandler:
         self.services.notifier.call_updated(call)
         api = self.services.switch_api
         api(
-            f"bgapi originate {{origination_uuid={self.consult_leg},cc_call_uuid={call.uuid},"
+            f"bgapi originate {{origination_uuid={self.consult_leg},"
+            f"{leg_variables(call.uuid, 'agent' if target_agent else 'external', target_agent)},"
             f"origination_caller_id_number={call.caller_number}}}{dial} "
             f"&conference({self.room}@default)"
         )
@@ -634,7 +640,10 @@ class InboundCallHandler:
         gateway = self.services.settings.outbound_gateway
         self.call.variables["transferred_to"] = number
         try:
-            self.session.execute("bridge", f"sofia/gateway/{gateway}/{number}")
+            self.session.execute(
+                "bridge",
+                f"{{{leg_variables(self.call.uuid, 'external')}}}sofia/gateway/{gateway}/{number}",
+            )
         except ChannelHangup:
             raise
         return {}

@@ -16,6 +16,7 @@ from cti.calls.model import CallState
 from cti.control.protocol import Command, CommandRejected, Reason, Reply
 from cti.dialout import AgentOnCall
 from cti.esl.protocol import EslError
+from cti.legs import leg_variables
 from ivr_scripts.blocking import find_block
 
 if TYPE_CHECKING:
@@ -370,6 +371,8 @@ class CallControl:
             **EAVESDROP_MODES[mode],
         }
         prefix = ",".join(f"{k}={v}" for k, v in variables.items())
+        tag = leg_variables(handler.call.uuid, "supervisor", (supervisor or {}).get("id"))
+        prefix = f"{prefix},{tag}"
         reply = self._switch(
             f"bgapi originate {{{prefix}}}user/{extension} &eavesdrop({handler.call.uuid})"
         )

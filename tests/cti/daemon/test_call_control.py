@@ -181,6 +181,16 @@ def test_click_to_dial_is_recorded_and_closed_with_its_cdr(center, make_user):
     assert recordings and recordings[0]["size"] > 44, "the WAV has audio"
     wait_for(lambda: center.agent_status(rows[0].id) == "ready", 10, what="ready again")
 
+    def legs() -> dict[str, dict] | None:
+        found = {f["party"]: f for f in center.facts("leg_ended") if f["call_uuid"] == call_uuid}
+        return found if len(found) == 2 else None
+
+    by_party = wait_for(legs, 10, what="the agent's and the customer's leg")
+    assert by_party["agent"]["leg_uuid"] == call_uuid and by_party["agent"]["number"] == "1001"
+    assert by_party["agent"]["agent_id"] == rows[0].id
+    assert by_party["external"]["number"] == "13700001234"
+    assert by_party["external"]["answered_at"] is not None
+
 
 def test_click_to_dial_to_a_phone_that_is_not_registered(center, make_user):
     """The originate fails at once: an unanswered CDR, and the agent's busy reason back."""

@@ -92,6 +92,16 @@ def test_call_reaches_a_ready_agent_is_recorded_and_surveyed(center, make_user):
     wait_for(lambda: center.agent_status(agents[0].id) == "ready", 15, what="wrap-up over")
     # The queue's average handle time (for estimated-wait announcements) learned the call.
     assert float(center.redis.get("cc:aht:hotline") or 0) > 0
+    # One CDR per leg: the caller's and the agent's, with the switch's own times.
+    legs = wait_for(lambda: len(center.facts("leg_ended")) >= 2 and center.facts("leg_ended"), 10)
+    by_party = {leg["party"]: leg for leg in legs}
+    assert set(by_party) == {"caller", "agent"} and len(legs) == 2
+    assert by_party["caller"]["leg_uuid"] == cdr["call_uuid"] == by_party["agent"]["call_uuid"]
+    assert by_party["caller"]["number"] == "13800138000"
+    agent_leg = by_party["agent"]
+    assert agent_leg["agent_id"] == agents[0].id and agent_leg["number"] == "1001"
+    assert agent_leg["started_at"] <= agent_leg["answered_at"]
+    assert agent_leg["answered_at"] - agent_leg["started_at"] >= 0.5, "it rang before the answer"
 
 
 def test_no_answer_goes_to_the_next_agent(center, make_user):
@@ -197,3 +207,13 @@ def test_a_callback_keeps_the_callers_place_and_is_dialled_by_the_next_agent(cen
     assert cdr["agent_id"] == agents[0].id and cdr["recording_path"].endswith(".wav")
     recordings = [f for f in center.facts("recording_saved") if f["path"] == cdr["recording_path"]]
     assert recordings and recordings[0]["size"] > 44
+
+    def callback_legs() -> list[dict] | None:
+        found = [f for f in center.facts("leg_ended") if f["call_uuid"] == cdr["call_uuid"]]
+        return found if len(found) == 2 else None
+
+    legs = wait_for(callback_legs, 10, what="both legs of the callback")
+    assert {leg["party"]: leg["number"] for leg in legs} == {
+        "agent": "1001",
+        "external": "13500135000",
+    }
