@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DIALOUT_KEY = "cc:dialout:"
+# agent id -> the uuid of the call they dialled, while it lasts.
+AGENT_DIALOUT_KEY = "cc:dialout-agent:"
 # A record outlives any call; it is deleted when the call ends.
 DIALOUT_TTL_SECONDS = 24 * 3600
 # The busy reason (a system reason in the admin's list) while the agent is on the call.
@@ -81,6 +83,7 @@ class DialOuts:
             },
         )
         services.redis.expire(key, DIALOUT_TTL_SECONDS)
+        services.redis.set(AGENT_DIALOUT_KEY + str(agent_id), call_uuid, ex=DIALOUT_TTL_SECONDS)
         services.facts.call_started(
             call_uuid=call_uuid,
             direction="outbound",
@@ -104,6 +107,10 @@ class DialOuts:
             self._close(call_uuid, "DESTINATION_OUT_OF_ORDER", None)
             raise
         return call_uuid
+
+    def current(self, agent_id: int) -> str | None:
+        """The uuid of the call the agent dialled and is still on, if any."""
+        return self.services.redis.get(AGENT_DIALOUT_KEY + str(agent_id)) or None
 
     # -- events of the inbound connection -------------------------------------------------
     def on_answer(self, event: Any) -> None:
@@ -143,6 +150,9 @@ class DialOuts:
         if not record or not services.redis.delete(key):
             return  # not ours, or closed already (by another daemon)
         agent_id = int(record["agent_id"])
+        agent_key = AGENT_DIALOUT_KEY + str(agent_id)
+        if services.redis.get(agent_key) == call_uuid:
+            services.redis.delete(agent_key)
         if record.get("recording"):
             services.recording_saved(call_uuid, record["recording"], agent_id)
         services.facts.call_ended(

@@ -32,6 +32,12 @@ EAVESDROP_MODES = {
     "whisper": {"eavesdrop_whisper_bleg": "true"},
     "barge": {"eavesdrop_whisper_aleg": "true", "eavesdrop_whisper_bleg": "true"},
 }
+# On a call the agent dialled the eavesdropped channel is the agent's own leg.
+DIALOUT_EAVESDROP_MODES = {
+    "listen": {},
+    "whisper": {"eavesdrop_whisper_aleg": "true"},
+    "barge": {"eavesdrop_whisper_aleg": "true", "eavesdrop_whisper_bleg": "true"},
+}
 
 
 class CallControl:
@@ -105,6 +111,18 @@ class CallControl:
         ):
             raise CommandRejected(Reason.NO_CALL, "There is no call on this seat.")
         return handler
+
+    def _seat_call(self, agent: dict[str, Any]) -> tuple[str, Any]:
+        """The call on the agent's seat: (its uuid, its handler), or (the uuid, None) for a
+        call the agent dialled from the desk."""
+        try:
+            handler = self._current_call(agent)
+        except CommandRejected:
+            dialled = self.services.dialouts.current(agent["id"])
+            if dialled is None:
+                raise
+            return dialled, None
+        return handler.call.uuid, handler
 
     def _acd(self, operation, *args) -> None:
         try:
@@ -202,7 +220,10 @@ class CallControl:
 
     def hangup(self, command: Command) -> Reply:
         agent = self._own_agent(command)
-        handler = self._current_call(agent)
+        call_uuid, handler = self._seat_call(agent)
+        if handler is None:  # a call the agent dialled: its leg is the call
+            self._switch(f"uuid_kill {call_uuid}")
+            return Reply.ok(call_uuid=call_uuid)
         leg = handler.call.agent_leg_uuid or (
             handler.offer.legs.get(agent["id"]) if handler.offer else None
         )
@@ -360,7 +381,8 @@ class CallControl:
     # -- supervisors -----------------------------------------------------------------
     def _eavesdrop(self, command: Command, mode: str) -> Reply:
         agent = self._supervised_agent(command)
-        handler = self._current_call(agent)
+        call_uuid, handler = self._seat_call(agent)
+        modes = EAVESDROP_MODES if handler is not None else DIALOUT_EAVESDROP_MODES
         supervisor = self.services.config().agents_by_user.get(command.user_id)
         extension = command.args.get("extension") or (supervisor or {}).get("extension")
         if not extension:
@@ -368,16 +390,16 @@ class CallControl:
         variables = {
             "eavesdrop_enable_dtmf": "true",
             "cc_supervisor": str(command.user_id),
-            **EAVESDROP_MODES[mode],
+            **modes[mode],
         }
         prefix = ",".join(f"{k}={v}" for k, v in variables.items())
-        tag = leg_variables(handler.call.uuid, "supervisor", (supervisor or {}).get("id"))
+        tag = leg_variables(call_uuid, "supervisor", (supervisor or {}).get("id"))
         prefix = f"{prefix},{tag}"
         reply = self._switch(
-            f"bgapi originate {{{prefix}}}user/{extension} &eavesdrop({handler.call.uuid})"
+            f"bgapi originate {{{prefix}}}user/{extension} &eavesdrop({call_uuid})"
         )
-        self._audit(command, mode, agent, handler.call.uuid, reply.strip() or "ok")
-        return Reply.ok(call_uuid=handler.call.uuid)
+        self._audit(command, mode, agent, call_uuid, reply.strip() or "ok")
+        return Reply.ok(call_uuid=call_uuid)
 
     def listen(self, command: Command) -> Reply:
         return self._eavesdrop(command, "listen")
@@ -390,10 +412,10 @@ class CallControl:
 
     def force_hangup(self, command: Command) -> Reply:
         agent = self._supervised_agent(command)
-        handler = self._current_call(agent)
-        self._switch(f"uuid_kill {handler.call.uuid}")
-        self._audit(command, "hangup", agent, handler.call.uuid, "ok")
-        return Reply.ok(call_uuid=handler.call.uuid)
+        call_uuid, _handler = self._seat_call(agent)
+        self._switch(f"uuid_kill {call_uuid}")
+        self._audit(command, "hangup", agent, call_uuid, "ok")
+        return Reply.ok(call_uuid=call_uuid)
 
     def force_logout(self, command: Command) -> Reply:
         agent = self._supervised_agent(command)

@@ -192,6 +192,43 @@ def test_click_to_dial_is_recorded_and_closed_with_its_cdr(center, make_user):
     assert by_party["external"]["answered_at"] is not None
 
 
+def test_a_dialled_call_can_be_listened_to_and_hung_up_from_the_desk(center, make_user):
+    """A supervisor listens in on a call the agent dialled; the agent ends it from the desk."""
+    _queue, users, rows = configure(make_user, agents=1)
+    supervisor = make_user("boss", "supervisor")
+    with transaction.atomic():
+        m.AgentGroup.objects.get(name="热线").supervisors.add(supervisor)
+        m.Agent.objects.create(
+            employee_number="9001", name="班长", extension="9001", user=supervisor
+        )
+    center.start(dids=DIDS, extensions=["1001", "9001"])
+    center.simulator.add_endpoint("1001", answer_delay=0.3)
+    boss_phone = center.simulator.add_endpoint("9001", answer_delay=0.2)
+    customer = center.simulator.add_endpoint("13700001234", answer_delay=0.3, talk_time=60)
+    assert center.command("login", users[0].id, ready=True).accepted
+    assert center.command("hangup", users[0].id).code == "no_call"
+    reply = wait_for(
+        lambda: (r := center.command("dial", users[0].id, number="13700001234")).accepted and r,
+        10,
+        what="dial accepted",
+    )
+    call_uuid = reply.data["call_uuid"]
+    wait_for(lambda: customer.channels and customer.channels[-1].answered, 10, what="talking")
+    listen = center.command("listen", supervisor.id, roles=("supervisor",), agent_id=rows[0].id)
+    assert listen.accepted and listen.data["call_uuid"] == call_uuid
+    wait_for(lambda: boss_phone.channels and boss_phone.channels[-1].answered, 10, what="listen")
+    assert center.command("hangup", users[0].id).accepted
+    cdr = wait_for(
+        lambda: [f for f in center.facts("call_ended") if f["call_uuid"] == call_uuid],
+        10,
+        what="the CDR once the agent hung up",
+    )[0]
+    assert cdr["hangup_cause"] == "NORMAL_CLEARING" and cdr["answered_at"] is not None
+    audit = [(f["action"], f["target_call_uuid"]) for f in center.facts("supervisor_action")]
+    assert ("listen", call_uuid) in audit
+    wait_for(lambda: center.agent_status(rows[0].id) == "ready", 10, what="ready again")
+
+
 def test_click_to_dial_to_a_phone_that_is_not_registered(center, make_user):
     """The originate fails at once: an unanswered CDR, and the agent's busy reason back."""
     _queue, users, rows = configure(make_user, agents=1)
