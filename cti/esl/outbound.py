@@ -218,45 +218,33 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
         :class:`CommandTimeout` after ``timeout`` seconds (default: wait as long as the
         app runs). Subscribes with ``myevents`` first if nothing was subscribed.
         """
-        self._raise_if_hung_up()
-        if not self.subscribed:
-            self.myevents()
-        event_uuid = event_uuid or str(uuid.uuid4())
-        message, body = _sendmsg_execute(app, arg, event_lock, event_uuid)
-        result = AsyncResult()
-        self._pending[event_uuid] = result
-        try:
-            self.command(message, body=body)
-            return result.get(timeout=timeout)
-        except gevent.Timeout:
-            raise CommandTimeout(f"{app} did not complete in {timeout}s") from None
-        except ConnectionLost:
-            if self.hangup_cause is not None:
-                raise ChannelHangup(self.hangup_cause, self.uuid) from None
-            raise
-        finally:
-            self._pending.pop(event_uuid, None)
+        return self._run_apps([(app, arg, event_lock, event_uuid)], timeout)[0]
 
     def execute_many(
         self, apps: list[tuple[str, str]], timeout: float | None = None
     ) -> list[ChannelExecuteComplete]:
-        """Run several one-line applications in order, sent in one write, and wait until
-        the last completes (FreeSWITCH queues a channel's messages and runs them one after
-        another, so nothing is gained by waiting between them). Raises as :meth:`execute`.
+        """Run several applications in order, sent in one write, and wait until the last
+        completes (FreeSWITCH queues a channel's messages and runs them one after another,
+        so nothing is gained by waiting between them). Raises as :meth:`execute`.
         """
+        return self._run_apps([(app, arg, True, None) for app, arg in apps], timeout)
+
+    def _run_apps(
+        self, apps: list[tuple[str, str, bool, str | None]], timeout: float | None
+    ) -> list[ChannelExecuteComplete]:
         self._raise_if_hung_up()
         if not self.subscribed:
             self.myevents()
-        uuids = [str(uuid.uuid4()) for _ in apps]
-        messages = []
-        for (app, arg), event_uuid in zip(apps, uuids, strict=True):
-            if "\n" in arg:
-                raise ValueError(f"{app}: a multi-line argument needs execute()")
-            messages.append(_sendmsg_execute(app, arg, True, event_uuid)[0])
+        uuids = [event_uuid or str(uuid.uuid4()) for _app, _arg, _lock, event_uuid in apps]
+        messages = [
+            _sendmsg_execute(app, arg, lock, event_uuid)
+            for (app, arg, lock, _), event_uuid in zip(apps, uuids, strict=True)
+        ]
         results = [AsyncResult() for _ in apps]
         self._pending.update(zip(uuids, results, strict=True))
         try:
-            for message, reply in zip(messages, self.send_many(messages), strict=True):
+            replies = self.send_many([m for m, _ in messages], bodies=[b for _, b in messages])
+            for (message, _body), reply in zip(messages, replies, strict=True):
                 if reply.reply_text.startswith("-ERR"):
                     raise CommandError(message.splitlines()[0], reply.reply_text)
             return [result.get(timeout=timeout) for result in results]

@@ -161,32 +161,29 @@ class FrameProtocolMixin:
         Replies come back in command order, so each waiting command owns one slot of
         greenswitch's FIFO; a timed-out slot stays queued and absorbs its late reply.
         """
-        if not self.connected:
-            raise ConnectionLost(f"not connected: {data.splitlines()[0] if data else ''}")
-        message = data + "\n\n" + (body if body is not None else "")
-        result = AsyncResult()
-        with self._send_lock:
-            self._commands_sent.append(result)
-            try:
-                self.sock.sendall(message.encode("utf-8"))
-            except OSError as error:
-                self.close()
-                raise ConnectionLost(str(error)) from error
-        try:
-            return result.get(timeout=timeout if timeout is not None else self.command_timeout)
-        except gevent.Timeout:
-            raise CommandTimeout(data.splitlines()[0]) from None
+        return self.send_many([data], timeout, [body])[0]
 
-    def send_many(self, commands: list[str], timeout: float | None = None) -> list[Frame]:
-        """Send several body-less commands in one write and wait for their replies, in order.
+    def send_many(
+        self,
+        commands: list[str],
+        timeout: float | None = None,
+        bodies: list[str | None] | None = None,
+    ) -> list[Frame]:
+        """Send several commands (each with its body, if any) in one write and wait for
+        their replies, in order.
 
         FreeSWITCH reads commands from the socket one after another, so pipelining saves
         the round trips (and the writes) between them; each still gets its own reply.
         """
+        first_lines = " / ".join(command.split("\n", 1)[0] for command in commands)
         if not self.connected:
-            raise ConnectionLost(f"not connected: {commands[0] if commands else ''}")
+            raise ConnectionLost(f"not connected: {first_lines}")
+        bodies = bodies or [None] * len(commands)
+        message = "".join(
+            command + "\n\n" + (body if body is not None else "")
+            for command, body in zip(commands, bodies, strict=True)
+        )
         results = [AsyncResult() for _ in commands]
-        message = "".join(command + "\n\n" for command in commands)
         with self._send_lock:
             self._commands_sent.extend(results)
             try:
@@ -198,7 +195,7 @@ class FrameProtocolMixin:
         try:
             return [result.get(timeout=wait) for result in results]
         except gevent.Timeout:
-            raise CommandTimeout(" / ".join(commands)) from None
+            raise CommandTimeout(first_lines) from None
 
     def command(self, data: str, timeout: float | None = None, body: str | None = None) -> str:
         """Send a command answered by ``command/reply``; return Reply-Text, raise on -ERR."""
