@@ -131,8 +131,8 @@ class Daemon:
             client.on("CHANNEL_HANGUP_COMPLETE", self.recovery.on_hangup_complete)
             client.on("CHANNEL_HANGUP_COMPLETE", self._leg_hung_up)
             client.on("CHANNEL_ANSWER", self._leg_answered)
-            client.on("CHANNEL_ANSWER", self.services.dialouts.on_answer)
-            client.on("CHANNEL_HANGUP_COMPLETE", self.services.dialouts.on_hangup_complete)
+            client.on("CHANNEL_ANSWER", self._dialled_call_answered)
+            client.on("CHANNEL_HANGUP_COMPLETE", self._dialled_call_ended)
             client.on("CHANNEL_HANGUP_COMPLETE", self._leg_ended)
             for subclass in ("sofia::register", "sofia::unregister", "sofia::expire"):
                 client.on("CUSTOM", self._registration, subclass=subclass)
@@ -172,6 +172,15 @@ class Daemon:
             self.recovery.resync()
         except Exception:
             logger.exception("resync failed")
+
+    # A standby sees the same events: only the leader records and closes dialled calls.
+    def _dialled_call_answered(self, event) -> None:
+        if self.leading.is_set():
+            self.services.dialouts.on_answer(event)
+
+    def _dialled_call_ended(self, event) -> None:
+        if self.leading.is_set():
+            self.services.dialouts.on_hangup_complete(event)
 
     def _leg_ended(self, event) -> None:
         """Each leg's CDR, written by the leading daemon only."""

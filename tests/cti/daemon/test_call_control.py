@@ -1,5 +1,6 @@
 """Call control from the desk and the wallboard, end to end through the simulator."""
 
+import gevent
 import pytest
 from django.db import transaction
 
@@ -151,9 +152,9 @@ def test_click_to_dial_checks_the_outbound_blacklist(center, make_user):
 def test_click_to_dial_is_recorded_and_closed_with_its_cdr(center, make_user):
     """The agent is busy ("outbound") for the call, which is recorded from the agent's
     answer; at the end the CDR (answered when the customer was), the recording fact, and
-    the agent ready again."""
+    the agent ready again. A standby daemon sees the same events and leaves them alone."""
     _queue, users, rows = configure(make_user, agents=1)
-    center.start(dids=DIDS, extensions=["1001"])
+    center.start(dids=DIDS, extensions=["1001"], daemons=2)
     center.simulator.add_endpoint("1001", answer_delay=0.3)
     customer = center.simulator.add_endpoint("13700001234", answer_delay=0.5, talk_time=1.5)
     assert center.command("login", users[0].id, ready=True).accepted
@@ -181,11 +182,14 @@ def test_click_to_dial_is_recorded_and_closed_with_its_cdr(center, make_user):
     assert recordings and recordings[0]["size"] > 44, "the WAV has audio"
     wait_for(lambda: center.agent_status(rows[0].id) == "ready", 10, what="ready again")
 
-    def legs() -> dict[str, dict] | None:
-        found = {f["party"]: f for f in center.facts("leg_ended") if f["call_uuid"] == call_uuid}
-        return found if len(found) == 2 else None
+    def legs() -> list[dict]:
+        return [f for f in center.facts("leg_ended") if f["call_uuid"] == call_uuid]
 
-    by_party = wait_for(legs, 10, what="the agent's and the customer's leg")
+    wait_for(lambda: len(legs()) >= 2, 10, what="the agent's and the customer's leg")
+    gevent.sleep(1)  # a second daemon's copies would have arrived by now
+    assert sorted(leg["party"] for leg in legs()) == ["agent", "external"]
+    assert len(center.facts("call_ended")) == len(center.facts("recording_saved")) == 1
+    by_party = {leg["party"]: leg for leg in legs()}
     assert by_party["agent"]["leg_uuid"] == call_uuid and by_party["agent"]["number"] == "1001"
     assert by_party["agent"]["agent_id"] == rows[0].id
     assert by_party["external"]["number"] == "13700001234"
