@@ -140,10 +140,19 @@ class Recovery:
         if fields is None:
             return
         hangup_by = "caller" if event.unique_id == call_uuid else "agent"
-        self._close(call_uuid, fields, hangup_by, event.hangup_cause or "NORMAL_CLEARING")
+        # The recording is on the caller's channel: its length is known when that one ends.
+        record_ms = event.variable("record_ms") if event.unique_id == call_uuid else None
+        self._close(
+            call_uuid, fields, hangup_by, event.hangup_cause or "NORMAL_CLEARING", record_ms
+        )
 
     def _close(
-        self, call_uuid: str, fields: dict[str, str], hangup_by: str, cause: str = "NORMAL_CLEARING"
+        self,
+        call_uuid: str,
+        fields: dict[str, str],
+        hangup_by: str,
+        cause: str = "NORMAL_CLEARING",
+        record_ms: str | None = None,
     ) -> None:
         services = self.services
         self.adopted.pop(call_uuid, None)
@@ -161,7 +170,7 @@ class Recovery:
         started = float(fields.get("started_at") or time.time())
         recording = fields.get("recording", "")
         if recording:
-            services.recording_saved(call_uuid, recording, agent_id)
+            services.recording_saved(call_uuid, recording, agent_id, record_ms)
         services.facts.call_ended(
             call_uuid=call_uuid,
             direction=fields.get("direction") or "inbound",

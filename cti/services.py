@@ -312,10 +312,13 @@ class CallServices:
         logger.error("call %s: recording did not start: %s", call_uuid, reply.strip())
         return None
 
-    def recording_saved(self, call_uuid: str, path: str, agent_id: int | None) -> None:
+    def recording_saved(
+        self, call_uuid: str, path: str, agent_id: int | None, record_ms: str | None = None
+    ) -> None:
         """The recording fact: its path and, when this host can read the file, its size,
-        duration and channels."""
-        size, duration, channels = 0, 0.0, 2 if self.settings.record_stereo else 1
+        duration and channels; else the duration the switch measured (``record_ms``)."""
+        size, channels = 0, 2 if self.settings.record_stereo else 1
+        duration = int(record_ms) / 1000 if record_ms and record_ms.isdigit() else 0.0
         try:
             size = os.path.getsize(path)
             with wave.open(path, "rb") as wav:

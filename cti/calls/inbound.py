@@ -38,6 +38,10 @@ logger = logging.getLogger(__name__)
 
 S = CallState
 
+# How long a finished call waits for the switch to close its recording (CHANNEL_HANGUP_COMPLETE
+# follows the hangup at once on a healthy switch).
+RECORDING_CLOSE_SECONDS = 5.0
+
 # FreeSWITCH causes of a failed offer -> how the ACD counts it.
 FAILED_OFFER_KINDS = {
     "NO_ANSWER": "no_answer",
@@ -90,6 +94,7 @@ class InboundCallHandler:
         self._pump: gevent.Greenlet | None = None
         self._wrap_up_agent: int | None = None
         self._talk_started: float | None = None
+        self._recorded_ms: str | None = None
 
     # -- bookkeeping ------------------------------------------------------------------
     @property
@@ -686,6 +691,11 @@ class InboundCallHandler:
                 services.switch_api(f"conference {self.room} kick all")
             except EslError:
                 pass
+        if call.recording_path:
+            # The recording is whole only once the switch has closed it (its length counts).
+            complete = self.session.wait_hangup_complete(RECORDING_CLOSE_SECONDS)
+            if complete is not None:
+                self._recorded_ms = complete.variable("record_ms")
         with services.batch():
             self._close(call)
         services.calls.remove(call.uuid)
@@ -717,7 +727,9 @@ class InboundCallHandler:
             call.transition(S.ENDED)
         call.hangup_cause = self.session.hangup_cause or "NORMAL_CLEARING"
         if call.recording_path:
-            services.recording_saved(call.uuid, call.recording_path, call.agent_id)
+            services.recording_saved(
+                call.uuid, call.recording_path, call.agent_id, self._recorded_ms
+            )
         services.facts.call_ended(
             call_uuid=call.uuid,
             direction="inbound",

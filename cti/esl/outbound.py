@@ -102,6 +102,9 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
         self.delivered_events: tuple[type[Event], ...] | None = None
         self.subscribed = False
         self.finished = gevent.event.Event()
+        # The channel's CHANNEL_HANGUP_COMPLETE: its media (recordings) is closed by then.
+        self.hangup_complete: ChannelHangupComplete | None = None
+        self._hangup_completed = gevent.event.Event()
         self._events: gevent.queue.Queue = gevent.queue.Queue(maxsize=queue_size)
         self._pending: dict[str, AsyncResult] = {}
         self.start_event_handlers()
@@ -125,6 +128,9 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
         elif own and isinstance(event, (ChannelHangupEvent, ChannelHangupComplete)):
             self.hangup_cause = event.hangup_cause or "NORMAL_CLEARING"
             self._fail_pending()
+            if isinstance(event, ChannelHangupComplete):
+                self.hangup_complete = event
+                self._hangup_completed.set()
         delivered = self.delivered_events
         if delivered is not None and not isinstance(event, delivered):
             return
@@ -143,6 +149,7 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
         self._fail_pending()
 
     def connection_lost(self) -> None:
+        self._hangup_completed.set()  # nothing more will come
         self._fail_pending()
         try:
             self._events.put_nowait(_END_OF_STREAM)
@@ -295,6 +302,12 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
                 pass
             self.finished.wait(timeout)
         self.close()
+
+    def wait_hangup_complete(self, timeout: float) -> ChannelHangupComplete | None:
+        """After a hangup: wait (lingering) for the channel's CHANNEL_HANGUP_COMPLETE, which
+        FreeSWITCH sends once the channel's media bugs, recordings included, are closed."""
+        self._hangup_completed.wait(timeout)
+        return self.hangup_complete
 
     def _raise_if_hung_up(self) -> None:
         if self.hung_up:

@@ -87,6 +87,8 @@ def test_call_reaches_a_ready_agent_is_recorded_and_surveyed(center, make_user):
     assert center.facts("survey_scored")[0]["score"] == 3  # key 2: satisfied
     recording = center.facts("recording_saved")[0]
     assert recording["path"].endswith(f"{cdr['call_uuid']}.wav")
+    # The WAV is whole when its fact is written: its length is the talk's (10 s simulated).
+    assert recording["size"] > 44 and 8 <= recording["duration"] <= 12, recording
     bridged = caller.events.index("CHANNEL_BRIDGE")
     assert "PLAYBACK_START" in caller.events[bridged:], "the agent's number is announced"
     exits = center.facts("queue_exited")
