@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.event
+import gevent.lock
 
 from cti.acd.store import AcdError
 from cti.calls.model import Call, CallState
@@ -95,6 +96,7 @@ class InboundCallHandler:
         self._wrap_up_agent: int | None = None
         self._talk_started: float | None = None
         self._recorded_ms: str | None = None
+        self._bridge_lock = gevent.lock.Semaphore()
 
     # -- bookkeeping ------------------------------------------------------------------
     @property
@@ -419,9 +421,11 @@ class InboundCallHandler:
         try:
             complete = self.session.execute_many(apps)[-1]
         except ChannelHangup:
+            self._settle_bridge()
             self.hangup_by = self.hangup_by or "caller"
             self._offer_cancelled(reason="caller")
             raise
+        self._settle_bridge()
         offer = self.offer
         if offer.answered_by is None:
             cause = (
@@ -449,12 +453,33 @@ class InboundCallHandler:
         self.offer = None
         self.call.agent_id = self.call.agent_leg_uuid = None
 
-    def on_bridged(self, other_leg: str) -> None:
-        """The caller is bridged to one of the ringing agents (pump greenlet)."""
+    def on_bridged(self, other_leg: str, talk_over: bool = False) -> None:
+        """The caller is bridged to one of the ringing agents (pump greenlet; or the
+        handler itself with ``talk_over`` when the bridge ended before the pump got to it).
+        Runs once per offer."""
+        with self._bridge_lock:
+            self._on_bridged(other_leg, talk_over)
+
+    def _settle_bridge(self) -> None:
+        """The bridge application returned: let a running :meth:`on_bridged` finish, and
+        handle a bridge the pump has not got to yet (under load the completion and the
+        bridge event arrive together and the handler may run first)."""
+        with self._bridge_lock:
+            pass
+        offer = self.offer
+        if offer is None or offer.answered_by is not None:
+            return
+        legs = set(offer.legs.values())
+        for other in self.session.bridged_legs:
+            if other in legs:
+                self.on_bridged(other, talk_over=True)
+                return
+
+    def _on_bridged(self, other_leg: str, talk_over: bool) -> None:
         services = self.services
         call = self.call
         offer = self.offer
-        if offer is None:
+        if offer is None or offer.answered_by is not None:
             return
         agent_id = next((a for a, leg in offer.legs.items() if leg == other_leg), None)
         if agent_id is None:
@@ -468,12 +493,14 @@ class InboundCallHandler:
         self._talk_started = now
         # The path goes into the live call with the bridge, so a daemon that adopts the
         # conversation later still records the recording's fact.
-        call.recording_path = self._recording_path()
+        call.recording_path = None if talk_over else self._recording_path()
         with services.batch():
             services.acd.offer_answered(agent_id, call.uuid)
             if call.queue:
                 self._leave_queue(call.queue, "answered")
             self._move(S.BRIDGED)
+        if talk_over:
+            return  # nothing left to record or announce
         agent = services.config().agents_by_id.get(agent_id) or {}
         queue = services.config().queues_by_code.get(call.queue or "") or {}
         self._start_recording()

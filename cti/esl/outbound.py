@@ -23,6 +23,7 @@ from gevent.server import StreamServer
 from greenswitch.esl import ESLProtocol
 
 from cti.esl.events import (
+    ChannelBridge,
     ChannelData,
     ChannelExecuteComplete,
     ChannelHangupComplete,
@@ -104,6 +105,9 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
         self.finished = gevent.event.Event()
         # The channel's CHANNEL_HANGUP_COMPLETE: its media (recordings) is closed by then.
         self.hangup_complete: ChannelHangupComplete | None = None
+        # The legs this channel was bridged to, in the order the switch said so (the reader
+        # notes them at once; a consumer's own greenlet may see the events later).
+        self.bridged_legs: list[str] = []
         self._hangup_completed = gevent.event.Event()
         self._events: gevent.queue.Queue = gevent.queue.Queue(maxsize=queue_size)
         self._pending: dict[str, AsyncResult] = {}
@@ -125,6 +129,10 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
             pending = self._pending.pop(event.application_uuid or "", None)
             if pending is not None:
                 pending.set(event)
+        elif own and type(event) is ChannelBridge:
+            other = event.other_leg_uuid or event.bridge_b_uuid
+            if other:
+                self.bridged_legs.append(other)
         elif own and isinstance(event, (ChannelHangupEvent, ChannelHangupComplete)):
             self.hangup_cause = event.hangup_cause or "NORMAL_CLEARING"
             self._fail_pending()
