@@ -729,9 +729,8 @@ class InboundCallHandler:
         if self._pump is not None:
             self._pump.kill(block=False)
 
-    def _close(self, call: Call) -> None:
-        """The call's last Redis work (one batch): the queue and the agent released, the
-        CDR and the recording facts, the live call removed."""
+    def _release(self, call: Call) -> None:
+        """The queue entry (an abandoned call's 呼损 fact) and the agent let go."""
         services = self.services
         if self.offer is not None and self.offer.answered_by is None:
             self._offer_cancelled(reason="caller")
@@ -750,13 +749,26 @@ class InboundCallHandler:
             self._agent_done()
         except AcdError:
             logger.exception("call %s: agent state could not be closed", call.uuid)
+
+    def _close(self, call: Call) -> None:
+        """The call's last Redis work (one batch): the queue and the agent released, the
+        CDR and the recording facts, the live call removed."""
+        try:
+            self._release(call)
+        except Exception:
+            # Whatever went wrong with the queue or the agent, the CDR is still written.
+            logger.exception("call %s: its queue or agent could not be released", call.uuid)
+        services = self.services
         if not call.is_over:
-            call.transition(S.ENDED)
+            call.transition(S.ENDED)  # legal from every state
         call.hangup_cause = self.session.hangup_cause or "NORMAL_CLEARING"
         if call.recording_path:
-            services.recording_saved(
-                call.uuid, call.recording_path, call.agent_id, self._recorded_ms
-            )
+            try:
+                services.recording_saved(
+                    call.uuid, call.recording_path, call.agent_id, self._recorded_ms
+                )
+            except Exception:
+                logger.exception("call %s: no recording fact", call.uuid)
         services.facts.call_ended(
             call_uuid=call.uuid,
             direction="inbound",
