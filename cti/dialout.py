@@ -38,6 +38,10 @@ OUTBOUND_REASON = "outbound"
 MARK_VARIABLE = "cc_dialout"
 
 
+class NotHeldOrHeld(Exception):
+    """A hold or resume that does not fit the call's state (or that the switch refused)."""
+
+
 class AgentOnCall(Exception):
     """The agent is being offered a call, is talking, or is on a call they dialled: no
     second call now."""
@@ -61,6 +65,7 @@ class DialOuts:
         if status in (AgentStatus.OFFERED, AgentStatus.TALKING) or on_dial_out:
             raise AgentOnCall(status)
         call_uuid = str(uuid_module.uuid4())
+        customer_leg = str(uuid_module.uuid4())
         started = time.time()
         logged_in = status != AgentStatus.LOGGED_OUT
         if logged_in:
@@ -80,6 +85,8 @@ class DialOuts:
                 "status_before": status if logged_in else "",
                 "reason_before": before.get("reason", "") if logged_in else "",
                 "recording": "",
+                "customer_leg": customer_leg,
+                "held": "",
             },
         )
         services.redis.expire(key, DIALOUT_TTL_SECONDS)
@@ -99,7 +106,8 @@ class DialOuts:
                 f"{leg_variables(call_uuid, 'agent', agent_id)},"
                 f"{MARK_VARIABLE}=true,origination_caller_id_number={number},"
                 f"cc_direction=outbound}}user/{extension} "
-                f"&bridge({{{leg_variables(call_uuid, 'external')}}}"
+                f"&bridge({{origination_uuid={customer_leg},"
+                f"{leg_variables(call_uuid, 'external')}}}"
                 f"sofia/gateway/{gateway}/{number})",
                 lambda job: self.on_originated(call_uuid, job),
             )
@@ -111,6 +119,22 @@ class DialOuts:
     def current(self, agent_id: int) -> str | None:
         """The uuid of the call the agent dialled and is still on, if any."""
         return self.services.redis.get(AGENT_DIALOUT_KEY + str(agent_id)) or None
+
+    def hold(self, call_uuid: str, on: bool) -> None:
+        """Put the customer on hold (music) or take them off it. Raises
+        :class:`NotHeldOrHeld` when the call already is (or is not) on hold."""
+        services = self.services
+        key = DIALOUT_KEY + call_uuid
+        record = services.redis.hgetall(key)
+        if not record:
+            raise NotHeldOrHeld("the call is over")
+        if bool(record.get("held")) == on:
+            raise NotHeldOrHeld("already on hold" if on else "not on hold")
+        leg = record["customer_leg"]
+        reply = services.switch_api(f"uuid_hold {leg}" if on else f"uuid_hold off {leg}")
+        if reply.startswith("-ERR"):
+            raise NotHeldOrHeld(reply.strip())
+        services.redis.hset(key, "held", "1" if on else "")
 
     # -- events of the inbound connection -------------------------------------------------
     def on_answer(self, event: Any) -> None:

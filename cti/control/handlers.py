@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from cti.acd.store import AcdError
 from cti.calls.model import CallState
 from cti.control.protocol import Command, CommandRejected, Reason, Reply
-from cti.dialout import AgentOnCall
+from cti.dialout import AgentOnCall, NotHeldOrHeld
 from cti.esl.protocol import EslError
 from cti.legs import leg_variables
 from ivr_scripts.blocking import find_block
@@ -230,9 +230,18 @@ class CallControl:
         self._switch(f"uuid_kill {leg}")
         return Reply.ok(call_uuid=handler.call.uuid)
 
+    def _hold_dialled(self, call_uuid: str, on: bool) -> Reply:
+        try:
+            self.services.dialouts.hold(call_uuid, on)
+        except NotHeldOrHeld as error:
+            raise CommandRejected(Reason.ILLEGAL_STATE, str(error)) from error
+        return Reply.ok(call_uuid=call_uuid)
+
     def hold(self, command: Command) -> Reply:
         agent = self._own_agent(command)
-        handler = self._current_call(agent)
+        call_uuid, handler = self._seat_call(agent)
+        if handler is None:  # a call the agent dialled: the customer hears the music
+            return self._hold_dialled(call_uuid, True)
         if handler.call.state is not CallState.BRIDGED:
             raise CommandRejected(Reason.ILLEGAL_STATE, "Only a connected call can be held.")
         self._switch(f"uuid_hold {handler.call.uuid}")
@@ -242,7 +251,9 @@ class CallControl:
 
     def resume(self, command: Command) -> Reply:
         agent = self._own_agent(command)
-        handler = self._current_call(agent)
+        call_uuid, handler = self._seat_call(agent)
+        if handler is None:
+            return self._hold_dialled(call_uuid, False)
         if handler.call.state is not CallState.HELD:
             raise CommandRejected(Reason.ILLEGAL_STATE, "The call is not on hold.")
         self._switch(f"uuid_hold off {handler.call.uuid}")

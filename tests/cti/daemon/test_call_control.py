@@ -196,8 +196,9 @@ def test_click_to_dial_is_recorded_and_closed_with_its_cdr(center, make_user):
     assert by_party["external"]["answered_at"] is not None
 
 
-def test_a_dialled_call_can_be_listened_to_and_hung_up_from_the_desk(center, make_user):
-    """A supervisor listens in on a call the agent dialled; the agent ends it from the desk."""
+def test_a_dialled_call_can_be_listened_to_held_and_hung_up_from_the_desk(center, make_user):
+    """A supervisor listens in on a call the agent dialled; the agent holds it, takes it
+    back and ends it from the desk."""
     _queue, users, rows = configure(make_user, agents=1)
     supervisor = make_user("boss", "supervisor")
     with transaction.atomic():
@@ -221,6 +222,12 @@ def test_a_dialled_call_can_be_listened_to_and_hung_up_from_the_desk(center, mak
     listen = center.command("listen", supervisor.id, roles=("supervisor",), agent_id=rows[0].id)
     assert listen.accepted and listen.data["call_uuid"] == call_uuid
     wait_for(lambda: boss_phone.channels and boss_phone.channels[-1].answered, 10, what="listen")
+    # Hold from the desk: the customer hears the music; a second hold is refused.
+    assert center.command("hold", users[0].id).accepted
+    assert customer.channels[-1].held
+    assert center.command("hold", users[0].id).code == "illegal_state"
+    assert center.command("resume", users[0].id).accepted
+    assert not customer.channels[-1].held
     assert center.command("hangup", users[0].id).accepted
     cdr = wait_for(
         lambda: [f for f in center.facts("call_ended") if f["call_uuid"] == call_uuid],
