@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from cti.acd.store import AcdError
 from cti.acd.strategies import AgentStatus
+from cti.calls.model import Call, CallState
 from cti.legs import leg_variables
 
 if TYPE_CHECKING:
@@ -87,9 +88,11 @@ class DialOuts:
                 "recording": "",
                 "customer_leg": customer_leg,
                 "held": "",
+                "bridged_at": "",
             },
         )
         services.redis.expire(key, DIALOUT_TTL_SECONDS)
+        self._publish(call_uuid, CallState.OFFERED)  # the agent's phone rings
         services.redis.set(AGENT_DIALOUT_KEY + str(agent_id), call_uuid, ex=DIALOUT_TTL_SECONDS)
         services.facts.call_started(
             call_uuid=call_uuid,
@@ -106,7 +109,7 @@ class DialOuts:
                 f"{leg_variables(call_uuid, 'agent', agent_id)},"
                 f"{MARK_VARIABLE}=true,origination_caller_id_number={number},"
                 f"cc_direction=outbound}}user/{extension} "
-                f"&bridge({{origination_uuid={customer_leg},"
+                f"&bridge({{origination_uuid={customer_leg},{MARK_VARIABLE}=true,"
                 f"{leg_variables(call_uuid, 'external')}}}"
                 f"sofia/gateway/{gateway}/{number})",
                 lambda job: self.on_originated(call_uuid, job),
@@ -115,6 +118,37 @@ class DialOuts:
             self._close(call_uuid, "DESTINATION_OUT_OF_ORDER", None)
             raise
         return call_uuid
+
+    def _call(self, call_uuid: str, record: dict[str, str], state: CallState) -> Call:
+        """The dialled call as a live call (the wallboard's call list)."""
+        bridged = record.get("bridged_at")
+        return Call(
+            uuid=call_uuid,
+            caller_number=record.get("extension", ""),
+            destination_number=record.get("number", ""),
+            direction="outbound",
+            state=state,
+            started_at=float(record.get("started_at") or time.time()),
+            answered_at=float(bridged) if bridged else None,
+            bridged_at=float(bridged) if bridged else None,
+            agent_id=int(record["agent_id"]),
+            agent_leg_uuid=call_uuid,
+            recording_path=record.get("recording") or None,
+        )
+
+    def _publish(self, call_uuid: str, state: CallState) -> None:
+        record = self.services.redis.hgetall(DIALOUT_KEY + call_uuid)
+        if record:
+            self.services.notifier.call_updated(self._call(call_uuid, record, state))
+
+    def is_dialled(self, call_uuid: str) -> bool:
+        return bool(self.services.redis.exists(DIALOUT_KEY + call_uuid))
+
+    def close_gone(self, call_uuid: str) -> None:
+        """Recovery: the call ended while no daemon was listening (its hangup was missed)."""
+        record = self.services.redis.hgetall(DIALOUT_KEY + call_uuid)
+        bridged = record.get("bridged_at") if record else None
+        self._close(call_uuid, "NORMAL_CLEARING", float(bridged) if bridged else None)
 
     def current(self, agent_id: int) -> str | None:
         """The uuid of the call the agent dialled and is still on, if any."""
@@ -135,19 +169,29 @@ class DialOuts:
         if reply.startswith("-ERR"):
             raise NotHeldOrHeld(reply.strip())
         services.redis.hset(key, "held", "1" if on else "")
+        self._publish(call_uuid, CallState.HELD if on else CallState.BRIDGED)
 
     # -- events of the inbound connection -------------------------------------------------
     def on_answer(self, event: Any) -> None:
-        """The agent picked up: record the call from now on."""
+        """The agent picked up: record the call from now on. The customer picked up: the
+        call is a conversation (the wallboard shows it so)."""
         if not event.variable(MARK_VARIABLE):
+            return
+        redis = self.services.redis
+        if event.variable("cc_party") == "external":
+            call_uuid = event.variable("cc_call_uuid") or ""
+            key = DIALOUT_KEY + call_uuid
+            if redis.exists(key):
+                redis.hset(key, "bridged_at", repr(time.time()))
+                self._publish(call_uuid, CallState.BRIDGED)
             return
         call_uuid = event.unique_id or ""
         key = DIALOUT_KEY + call_uuid
-        if not self.services.redis.exists(key):
+        if not redis.exists(key):
             return
         path = self.services.start_recording(call_uuid)
         if path:
-            self.services.redis.hset(key, "recording", path)
+            redis.hset(key, "recording", path)
 
     def on_originated(self, call_uuid: str, job: Any) -> None:
         """The originate's result: on ``-ERR`` (the phone is not registered, did not answer,
@@ -174,6 +218,7 @@ class DialOuts:
         if not record or not services.redis.delete(key):
             return  # not ours, or closed already (by another daemon)
         agent_id = int(record["agent_id"])
+        services.notifier.call_ended(self._call(call_uuid, record, CallState.ENDED))
         agent_key = AGENT_DIALOUT_KEY + str(agent_id)
         if services.redis.get(agent_key) == call_uuid:
             services.redis.delete(agent_key)

@@ -60,6 +60,13 @@ class Recovery:
         for call_uuid in redis.smembers(CALLS_INDEX):
             if call_uuid in handled or call_uuid in self.adopted:
                 continue
+            dialouts = services.dialouts
+            if dialouts is not None and dialouts.is_dialled(call_uuid):
+                # A call an agent dialled: its own record closes it at its hangup.
+                if call_uuid not in live:
+                    dialouts.close_gone(call_uuid)
+                    counts["closed"] += 1
+                continue
             fields = redis.hgetall(CALL_KEY + call_uuid)
             agent_leg = fields.get("agent_leg", "")
             logger.info(

@@ -168,6 +168,11 @@ def test_click_to_dial_is_recorded_and_closed_with_its_cdr(center, make_user):
     wait_for(lambda: center.redis.hget(agent_key, "reason") == "outbound", 10, what="busy")
     assert center.command("dial", users[0].id, number="13700009999").code == "illegal_state"
     wait_for(lambda: customer.channels, 10, what="the customer rings after the agent answers")
+    # The wallboard's call list shows it: outbound, in conversation once the customer answers.
+    live = f"cc:live:call:{call_uuid}"
+    wait_for(lambda: center.redis.hget(live, "state") == "bridged", 10, what="live call")
+    assert center.redis.hget(live, "direction") == "outbound"
+    assert center.redis.hget(live, "destination") == "13700001234"
     cdr = wait_for(
         lambda: [f for f in center.facts("call_ended") if f["call_uuid"] == call_uuid],
         20,
@@ -181,6 +186,7 @@ def test_click_to_dial_is_recorded_and_closed_with_its_cdr(center, make_user):
     recordings = [f for f in center.facts("recording_saved") if f["call_uuid"] == call_uuid]
     assert recordings and recordings[0]["size"] > 44, "the WAV has audio"
     wait_for(lambda: center.agent_status(rows[0].id) == "ready", 10, what="ready again")
+    assert not center.redis.exists(live) and not center.redis.sismember("cc:live:calls", call_uuid)
 
     def legs() -> list[dict]:
         return [f for f in center.facts("leg_ended") if f["call_uuid"] == call_uuid]

@@ -125,3 +125,41 @@ def test_daemon_reconnects_after_a_switch_restart(center, make_user):
         20,
         what="a call after the restart\n" + center.logs(),
     )
+
+
+def test_a_dialled_call_that_ended_while_no_daemon_ran_is_closed_by_the_next(center, make_user):
+    """Click to call, the daemon dies, the call ends unseen: the next daemon writes its CDR,
+    takes it off the wallboard and gives the agent their status back."""
+    _queue, users, agents = configure(make_user, agents=1)
+    center.start(dids=DIDS, extensions=["1001"])
+    center.simulator.add_endpoint("1001", answer_delay=0.2)
+    customer = center.simulator.add_endpoint("13700001234", answer_delay=0.2, talk_time=60)
+    assert center.command("login", users[0].id, ready=True).accepted
+    reply = wait_for(
+        lambda: (r := center.command("dial", users[0].id, number="13700001234")).accepted and r,
+        10,
+        what="dial accepted",
+    )
+    call_uuid = reply.data["call_uuid"]
+    live = f"cc:live:call:{call_uuid}"
+    wait_for(lambda: center.redis.hget(live, "state") == "bridged", 10, what="talking")
+
+    old = center.daemons[0]
+    old.kill()
+    center.simulator.hangup(customer.channels[-1].uuid)
+    wait_for(lambda: not center.simulator.channel(call_uuid), 10, what="the call is over")
+    assert not center.facts("call_ended"), "nobody was there to see the end"
+
+    replacement = DaemonProcess(
+        center.redis_url, center.simulator.port, old.socket_port, old.node, center.workdir
+    )
+    replacement.log_path = center.workdir / "replacement.log"
+    center.daemons.append(replacement.start())
+    cdr = wait_for(
+        lambda: [f for f in center.facts("call_ended") if f["call_uuid"] == call_uuid],
+        30,
+        what="the dialled call's CDR from the next daemon\n" + center.logs(),
+    )[0]
+    assert cdr["direction"] == "outbound" and cdr["answered_at"] is not None
+    assert not center.redis.exists(live)
+    wait_for(lambda: center.agent_status(agents[0].id) == "ready", 10, what="ready again")
