@@ -190,6 +190,16 @@ class Center:
     def logs(self) -> str:
         return "\n".join(f"--- {d.node}\n{d.log()[-6000:]}" for d in self.daemons)
 
+    def dial(self, user_id: int, number: str) -> str:
+        """Click to call from the agent's desk (once the daemon has the configuration);
+        returns the call's uuid."""
+        reply = wait_for(
+            lambda: (r := self.command("dial", user_id, number=number)).accepted and r,
+            10,
+            what="dial accepted\n" + self.logs(),
+        )
+        return reply.data["call_uuid"]
+
     def command(self, action: str, user_id: int, roles=("agent",), timeout=10, **args) -> Reply:
         command = Command(
             action, user_id=user_id, roles=tuple(roles), args=args, request_id=uuid.uuid4().hex

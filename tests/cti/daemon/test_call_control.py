@@ -158,12 +158,7 @@ def test_click_to_dial_is_recorded_and_closed_with_its_cdr(center, make_user):
     center.simulator.add_endpoint("1001", answer_delay=0.3)
     customer = center.simulator.add_endpoint("13700001234", answer_delay=0.5, talk_time=1.5)
     assert center.command("login", users[0].id, ready=True).accepted
-    reply = wait_for(
-        lambda: (r := center.command("dial", users[0].id, number="13700001234")).accepted and r,
-        10,
-        what="dial accepted",
-    )
-    call_uuid = reply.data["call_uuid"]
+    call_uuid = center.dial(users[0].id, "13700001234")
     agent_key = f"cc:agent:{rows[0].id}"
     wait_for(lambda: center.redis.hget(agent_key, "reason") == "outbound", 10, what="busy")
     assert center.command("dial", users[0].id, number="13700009999").code == "illegal_state"
@@ -218,12 +213,7 @@ def test_a_dialled_call_can_be_listened_to_held_and_hung_up_from_the_desk(center
     customer = center.simulator.add_endpoint("13700001234", answer_delay=0.3, talk_time=60)
     assert center.command("login", users[0].id, ready=True).accepted
     assert center.command("hangup", users[0].id).code == "no_call"
-    reply = wait_for(
-        lambda: (r := center.command("dial", users[0].id, number="13700001234")).accepted and r,
-        10,
-        what="dial accepted",
-    )
-    call_uuid = reply.data["call_uuid"]
+    call_uuid = center.dial(users[0].id, "13700001234")
     wait_for(lambda: customer.channels and customer.channels[-1].answered, 10, what="talking")
     listen = center.command("listen", supervisor.id, roles=("supervisor",), agent_id=rows[0].id)
     assert listen.accepted and listen.data["call_uuid"] == call_uuid
@@ -251,15 +241,9 @@ def test_click_to_dial_to_a_phone_that_is_not_registered(center, make_user):
     _queue, users, rows = configure(make_user, agents=1)
     center.start(dids=DIDS, extensions=["1001"])
     assert center.command("login", users[0].id, ready=False, reason="rest").accepted
-    reply = wait_for(
-        lambda: (r := center.command("dial", users[0].id, number="13700001234")).accepted and r,
-        10,
-        what="dial accepted",
-    )
+    call_uuid = center.dial(users[0].id, "13700001234")
     cdr = wait_for(
-        lambda: [
-            f for f in center.facts("call_ended") if f["call_uuid"] == reply.data["call_uuid"]
-        ],
+        lambda: [f for f in center.facts("call_ended") if f["call_uuid"] == call_uuid],
         20,
         what="the CDR\n" + center.logs(),
     )[0]

@@ -135,12 +135,7 @@ def test_a_dialled_call_that_ended_while_no_daemon_ran_is_closed_by_the_next(cen
     center.simulator.add_endpoint("1001", answer_delay=0.2)
     customer = center.simulator.add_endpoint("13700001234", answer_delay=0.2, talk_time=60)
     assert center.command("login", users[0].id, ready=True).accepted
-    reply = wait_for(
-        lambda: (r := center.command("dial", users[0].id, number="13700001234")).accepted and r,
-        10,
-        what="dial accepted",
-    )
-    call_uuid = reply.data["call_uuid"]
+    call_uuid = center.dial(users[0].id, "13700001234")
     live = f"cc:live:call:{call_uuid}"
     wait_for(lambda: center.redis.hget(live, "state") == "bridged", 10, what="talking")
 
