@@ -36,6 +36,7 @@ from cti.dialout import DialOuts
 from cti.esl.events import BackgroundJob
 from cti.esl.inbound import InboundClient
 from cti.esl.outbound import OutboundServer, OutboundSession
+from cti.esl.protocol import ConnectionLost
 from cti.facts import FactWriter
 from cti.lease import LeaderLease
 from cti.legs import LegRecorder
@@ -138,25 +139,23 @@ class Daemon:
                 client.on("CUSTOM", self._registration, subclass=subclass)
 
     # -- switch ------------------------------------------------------------------------
-    def _api(self, command: str) -> str:
-        """Run an api (or `bgapi ...`) command on the first connected switch."""
+    def _switch(self) -> InboundClient:
+        """The first connected switch."""
         for client in self.switches:
             if client.connected:
-                if command.startswith("bgapi "):
-                    return "+OK Job-UUID: " + client.bgapi(command[len("bgapi ") :])
-                return client.api(command)
-        from cti.esl.protocol import ConnectionLost
-
+                return client
         raise ConnectionLost("no FreeSWITCH connection")
+
+    def _api(self, command: str) -> str:
+        """Run an api (or `bgapi ...`) command on the first connected switch."""
+        client = self._switch()
+        if command.startswith("bgapi "):
+            return "+OK Job-UUID: " + client.bgapi(command[len("bgapi ") :])
+        return client.api(command)
 
     def _bgapi(self, command: str, callback: Callable[[BackgroundJob], None]) -> str:
         """Start a bgapi job on the first connected switch; ``callback`` gets its result."""
-        for client in self.switches:
-            if client.connected:
-                return client.bgapi(command, callback)
-        from cti.esl.protocol import ConnectionLost
-
-        raise ConnectionLost("no FreeSWITCH connection")
+        return self._switch().bgapi(command, callback)
 
     def _switch_connected(self, client: InboundClient) -> None:
         logger.info("connected to FreeSWITCH %s:%s", client.host, client.port)

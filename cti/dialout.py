@@ -75,24 +75,23 @@ class DialOuts:
             except AcdError as error:  # offered a call in the meantime
                 raise AgentOnCall(str(error)) from error
         key = DIALOUT_KEY + call_uuid
-        services.redis.hset(
-            key,
-            mapping={
-                "agent_id": str(agent_id),
-                "extension": extension,
-                "number": number,
-                "started_at": repr(started),
-                # What the agent goes back to; empty: they were not logged in.
-                "status_before": status if logged_in else "",
-                "reason_before": before.get("reason", "") if logged_in else "",
-                "recording": "",
-                "customer_leg": customer_leg,
-                "held": "",
-                "bridged_at": "",
-            },
-        )
+        record = {
+            "agent_id": str(agent_id),
+            "extension": extension,
+            "number": number,
+            "started_at": repr(started),
+            # What the agent goes back to; empty: they were not logged in.
+            "status_before": status if logged_in else "",
+            "reason_before": before.get("reason", "") if logged_in else "",
+            "recording": "",
+            "customer_leg": customer_leg,
+            "held": "",
+            "bridged_at": "",
+        }
+        services.redis.hset(key, mapping=record)
         services.redis.expire(key, DIALOUT_TTL_SECONDS)
-        self._publish(call_uuid, CallState.OFFERED)  # the agent's phone rings
+        # On the wallboard's call list while the agent's phone rings.
+        services.notifier.call_updated(self._call(call_uuid, record, CallState.OFFERED))
         services.redis.set(AGENT_DIALOUT_KEY + str(agent_id), call_uuid, ex=DIALOUT_TTL_SECONDS)
         services.facts.call_started(
             call_uuid=call_uuid,
@@ -201,7 +200,8 @@ class DialOuts:
             self._close(call_uuid, cause.split()[0], None)
 
     def on_hangup_complete(self, event: Any) -> None:
-        if not event.variable(MARK_VARIABLE):
+        """The agent's leg ended: so did the call (the customer's leg ends with it)."""
+        if not event.variable(MARK_VARIABLE) or event.variable("cc_party") == "external":
             return
         bridged_us = int(event.get("Caller-Channel-Bridged-Time") or 0)
         self._close(

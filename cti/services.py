@@ -297,14 +297,22 @@ class CallServices:
             call.owner_agent_id = int(card["owner_agent_id"])
         return card
 
-    def start_recording(self, call_uuid: str) -> str | None:
-        """Record channel ``call_uuid`` (both sides once bridged) through the inbound
-        connection; returns the file's path, or None when the switch refused."""
-        path = recording_path(self.settings.recordings_dir, call_uuid)
+    def start_recording(
+        self,
+        call_uuid: str,
+        path: str | None = None,
+        api: Callable[[str], str] | None = None,
+    ) -> str | None:
+        """Record channel ``call_uuid`` (both sides once bridged) to ``path`` (by default
+        recordings/YYYY/MM/DD/<uuid>.wav) with ``api`` (by default the inbound connection;
+        a call's handler passes its own socket); returns the path, or None when the switch
+        refused."""
+        path = path or recording_path(self.settings.recordings_dir, call_uuid)
+        api = api or self.switch_api
         try:
             if self.settings.record_stereo:
-                self.switch_api(f"uuid_setvar {call_uuid} RECORD_STEREO true")
-            reply = self.switch_api(f"uuid_record {call_uuid} start {path}")
+                api(f"uuid_setvar {call_uuid} RECORD_STEREO true")
+            reply = api(f"uuid_record {call_uuid} start {path}")
         except Exception as error:
             reply = str(error)
         if reply.startswith("+OK"):
@@ -324,7 +332,7 @@ class CallServices:
             with wave.open(path, "rb") as wav:
                 channels = wav.getnchannels()
                 duration = wav.getnframes() / float(wav.getframerate() or 8000)
-        except (OSError, wave.Error, EOFError):
+        except Exception:  # absent here (another host), or not a whole WAV
             logger.info("call %s: recording %s not readable here", call_uuid, path)
         self.facts.recording_saved(
             call_uuid=call_uuid,

@@ -515,22 +515,13 @@ class InboundCallHandler:
         return recording_path(self.services.settings.recordings_dir, self.call.uuid)
 
     def _start_recording(self) -> None:
-        """Record the call to ``call.recording_path``; if the switch refuses, the call has
-        no recording (and the live call says so)."""
+        """Record the call to ``call.recording_path`` over the call's own socket; if the
+        switch refuses, the call has no recording (and the live call says so)."""
         call = self.call
-        path = call.recording_path or self._recording_path()
-        reply = ""
-        try:
-            if self.services.settings.record_stereo:
-                self.session.api(f"uuid_setvar {call.uuid} RECORD_STEREO true")
-            reply = self.session.api(f"uuid_record {call.uuid} start {path}")
-        except EslError as error:
-            reply = str(error)
-        if reply.startswith("+OK"):
+        path = self.services.start_recording(call.uuid, call.recording_path, self.session.api)
+        if path is not None:
             call.recording_path = path
-            return
-        logger.error("call %s: recording did not start: %s", call.uuid, reply.strip())
-        if call.recording_path is not None:
+        elif call.recording_path is not None:
             call.recording_path = None
             self.services.notifier.call_updated(call)
 
