@@ -54,6 +54,15 @@ def test_the_ramp_climbs_geometrically_and_ends_at_the_target():
     assert quick.rates == [5.0] and not quick.refine
 
 
+def test_the_full_plan_climbs_to_the_target_and_leaves_time_to_bisect():
+    # `make bench` gives the inbound load 100 s: every step up to the target fits, with time
+    # left for a bisecting step after a failure near the top.
+    plan = bench.make_plan(300, 100.0, quick=False)
+    step = plan.warm_up + plan.window
+    assert plan.rates[-1] == 300 and plan.refine
+    assert len(plan.rates) * step + step + plan.grace <= plan.load_seconds
+
+
 @pytest.mark.django_db
 def test_the_audit_counts_facts_missing_from_the_database(redis_client):
     writer = FactWriter(redis_client)
