@@ -142,12 +142,9 @@ class InboundCallHandler:
             self.session.subscribe({"DTMF", "CHANNEL_BRIDGE"}, linger=True)
             self.session.delivered_events = (Dtmf, ChannelBridge)
             self._pump = gevent.spawn(self._pump_events)
+            # One application sets both (one completion event instead of two).
             self.session.execute_many(
-                [
-                    ("set", "hangup_after_bridge=false"),
-                    ("set", "continue_on_fail=true"),
-                    ("answer", ""),
-                ]
+                [("multiset", "hangup_after_bridge=false continue_on_fail=true"), ("answer", "")]
             )
             call.answered_at = time.time()
             did = services.config().dids_by_number.get(call.destination_number)
@@ -415,11 +412,13 @@ class InboundCallHandler:
         if dial is None:
             with services.batch():
                 dial = self._prepare_offer(agent_ids, queue)
-        apps = [("bridge", dial)]
+        # The caller keeps hearing the queue's music while the agents ring; set by an api
+        # command in the bridge's write, which brings no completion event.
+        ringback = ()
         if queue is not None:
-            apps.insert(0, ("set", f"ringback={queue['music_on_hold']}"))
+            ringback = (f"uuid_setvar {call.uuid} ringback {queue['music_on_hold']}",)
         try:
-            complete = self.session.execute_many(apps)[-1]
+            complete = self.session.execute_many([("bridge", dial)], api_first=ringback)[-1]
         except ChannelHangup:
             self._settle_bridge()
             self.hangup_by = self.hangup_by or "caller"

@@ -236,22 +236,36 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
         return self._run_apps([(app, arg, event_lock, event_uuid)], timeout)[0]
 
     def execute_many(
-        self, apps: list[tuple[str, str]], timeout: float | None = None
+        self,
+        apps: list[tuple[str, str]],
+        timeout: float | None = None,
+        api_first: tuple[str, ...] = (),
     ) -> list[ChannelExecuteComplete]:
         """Run several applications in order, sent in one write, and wait until the last
         completes (FreeSWITCH queues a channel's messages and runs them one after another,
         so nothing is gained by waiting between them). Raises as :meth:`execute`.
+
+        ``api_first`` are api commands (``uuid_setvar ...``) sent in the same write ahead
+        of the applications: the socket runs an api command as it reads it, before it
+        queues the messages behind it, and an api command brings no event. A failed one is
+        logged; the applications run all the same.
         """
-        return self._run_apps([(app, arg, True, None) for app, arg in apps], timeout)
+        return self._run_apps(
+            [(app, arg, True, None) for app, arg in apps], timeout, [f"api {c}" for c in api_first]
+        )
 
     def _run_apps(
-        self, apps: list[tuple[str, str, bool, str | None]], timeout: float | None
+        self,
+        apps: list[tuple[str, str, bool, str | None]],
+        timeout: float | None,
+        api_first: list[str] | None = None,
     ) -> list[ChannelExecuteComplete]:
         self._raise_if_hung_up()
         if not self.subscribed:
             self.myevents()
         uuids = [event_uuid or str(uuid.uuid4()) for _app, _arg, _lock, event_uuid in apps]
-        messages = [
+        messages = [(command, None) for command in api_first or ()]
+        messages += [
             _sendmsg_execute(app, arg, lock, event_uuid)
             for (app, arg, lock, _), event_uuid in zip(apps, uuids, strict=True)
         ]
@@ -260,7 +274,11 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
         try:
             replies = self.send_many([m for m, _ in messages], bodies=[b for _, b in messages])
             for (message, _body), reply in zip(messages, replies, strict=True):
-                if reply.reply_text.startswith("-ERR"):
+                if reply.content_type == "api/response":
+                    answer = reply.body.decode("utf-8", "replace")
+                    if answer.startswith("-ERR"):
+                        logger.warning("%s: %s", message, answer.strip())
+                elif reply.reply_text.startswith("-ERR"):
                     raise CommandError(message.splitlines()[0], reply.reply_text)
             return [result.get(timeout=timeout) for result in results]
         except gevent.Timeout:

@@ -125,6 +125,7 @@ class Switch:
             "hangup": self.app_hangup,
             "sleep": self.app_sleep,
             "set": self.app_set,
+            "multiset": self.app_multiset,
             "export": self.app_export,
             "unset": self.app_unset,
             "log": self.app_noop,
@@ -751,6 +752,16 @@ class Switch:
     def app_set(self, channel: Channel, data: str) -> None:
         name, _, value = data.partition("=")
         channel.set_variable(name.strip(), value if value != "" else None)
+
+    def app_multiset(self, channel: Channel, data: str) -> None:
+        """mod_dptools multiset: ``a=1 b=2`` (``^^;a=1;b=2`` for another delimiter), each
+        part set as by ``set``."""
+        delimiter = " "
+        if data.startswith("^^") and len(data) > 2:
+            delimiter, data = data[2], data[3:]
+        for part in data.split(delimiter):
+            if part:
+                self.app_set(channel, part)
 
     def app_unset(self, channel: Channel, data: str) -> None:
         channel.set_variable(data.strip(), None)

@@ -222,32 +222,23 @@ def test_a_session_can_hand_out_only_some_kinds_of_events():
     assert session.hangup_cause == "NORMAL_CLEARING"
 
 
-def test_subscribe_nixes_unused_kinds_and_execute_many_runs_in_order():
-    """On the switch simulator (which follows mod_event_socket's myevents and nixevent):
-    after ``subscribe({"DTMF"})`` the socket carries only the completions, the hangup and
-    the DTMF; ``execute_many`` runs its applications in order and returns every completion."""
+def _run_on_simulator(script, presses: str = "") -> None:
+    """Dial a one-DID simulator whose dialplan hands the call to ``script(session)`` on an
+    outbound socket; return when the call and the socket are gone."""
     from cti.simulator import SwitchSimulator
     from cti.simulator.parties import SimulatedCaller
 
-    seen: list = []
+    done: list = []
 
     class Script:
         def __init__(self, session: OutboundSession) -> None:
             self.session = session
 
         def run(self) -> None:
-            session = self.session
-            seen.append(session)
-            session.subscribe({"DTMF"}, linger=True)
-            seen.append(
-                session.execute_many([("set", "first=1"), ("set", "second=2"), ("answer", "")])
-            )
-            digits = "1 1 1 3000 # silence_stream://500 silence_stream://200 pressed \\d"
-            seen.append(session.execute("play_and_get_digits", digits))
-            session.hangup()
-            with gevent.Timeout(5):
-                while not session.lingering:
-                    gevent.sleep(0.01)
+            try:
+                script(self.session)
+            finally:
+                done.append(self.session)
 
     server = OutboundServer(Script, "127.0.0.1", 0)
     server.start()
@@ -259,15 +250,41 @@ def test_subscribe_nixes_unused_kinds_and_execute_many_runs_in_order():
         speed=0.1,
     ).start()
     try:
-        caller = SimulatedCaller(simulator).press_after_answer(0.1, "7")
+        caller = SimulatedCaller(simulator)
+        if presses:
+            caller.press_after_answer(0.1, presses)
         caller.dial("7000")
         assert caller.wait_destroyed(timeout=10)
         with gevent.Timeout(5):
-            while server.sessions or len(seen) < 3:
+            while server.sessions or not done:
                 gevent.sleep(0.01)
     finally:
         server.stop(timeout=1)
         simulator.stop()
+
+
+def _hang_up_and_linger(session: OutboundSession) -> None:
+    session.hangup()
+    with gevent.Timeout(5):
+        while not session.lingering:
+            gevent.sleep(0.01)
+
+
+def test_subscribe_nixes_unused_kinds_and_execute_many_runs_in_order():
+    """On the switch simulator (which follows mod_event_socket's myevents and nixevent):
+    after ``subscribe({"DTMF"})`` the socket carries only the completions, the hangup and
+    the DTMF; ``execute_many`` runs its applications in order and returns every completion."""
+    seen: list = []
+
+    def script(session: OutboundSession) -> None:
+        seen.append(session)
+        session.subscribe({"DTMF"}, linger=True)
+        seen.append(session.execute_many([("set", "first=1"), ("set", "second=2"), ("answer", "")]))
+        digits = "1 1 1 3000 # silence_stream://500 silence_stream://200 pressed \\d"
+        seen.append(session.execute("play_and_get_digits", digits))
+        _hang_up_and_linger(session)
+
+    _run_on_simulator(script, presses="7")
     session, completions, digits = seen
     assert [c.application for c in completions] == ["set", "set", "answer"]
     # Each ran after the one before it: its completion carries the variables set so far.
@@ -287,6 +304,44 @@ def test_subscribe_nixes_unused_kinds_and_execute_many_runs_in_order():
     assert completed[:4] == ["set", "set", "answer", "play_and_get_digits"], completed
     assert "DTMF" in names
     assert session.hangup_cause == "NORMAL_CLEARING"
+
+
+def test_multiset_and_api_commands_ahead_of_applications_bring_no_extra_events():
+    """``multiset`` sets several variables with one completion; an api command sent in the
+    applications' write runs before them and brings no event; a failed one is only logged."""
+    seen: list = []
+
+    def script(session: OutboundSession) -> None:
+        session.subscribe(set(), linger=True)
+        seen.append(
+            session.execute_many(
+                [("multiset", "first=1 second=two"), ("multiset", "^^;third=3;fourth=4")],
+                api_first=(f"uuid_setvar {session.uuid} ringback tone_stream://%(1000,4000,425)",),
+            )
+        )
+        seen.append(
+            session.execute_many(
+                [("answer", "")], api_first=("uuid_setvar no-such-channel ringback x",)
+            )
+        )
+        _hang_up_and_linger(session)
+        seen.append(list(session.iter_events(timeout=1)))
+
+    _run_on_simulator(script)
+    first, answered, later = seen
+    assert [c.application for c in first] == ["multiset", "multiset"]
+    assert first[0].variable("ringback") == "tone_stream://%(1000,4000,425)"
+    assert first[0].variable("first") == "1" and first[0].variable("second") == "two"
+    assert first[1].variable("third") == "3" and first[1].variable("fourth") == "4"
+    assert [c.application for c in answered] == ["answer"]
+    # One completion per application and nothing for the api commands.
+    completed = [e.application for e in later if isinstance(e, ChannelExecuteComplete)]
+    assert completed == ["multiset", "multiset", "answer", "socket"], completed
+    assert {e.name for e in later} == {
+        "CHANNEL_EXECUTE_COMPLETE",
+        "CHANNEL_HANGUP",
+        "CHANNEL_HANGUP_COMPLETE",
+    }
 
 
 def test_subscribe_refuses_kinds_myevents_does_not_send():
