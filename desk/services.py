@@ -134,6 +134,12 @@ def busy_reasons(include_system: bool = False) -> list[dict[str, str]]:
     return [{"code": r.code, "name": (r.name_en or r.name) if english else r.name} for r in reasons]
 
 
+def busy_reason_names() -> dict[str, str]:
+    """Code -> name of every enabled busy reason, system ones included: how the desk and the
+    wallboard name an agent's current reason ("outbound" reads 外呼)."""
+    return {reason["code"]: reason["name"] for reason in busy_reasons(include_system=True)}
+
+
 def transfer_targets(agent: Agent) -> dict[str, list[dict[str, str]]]:
     """Agents and queues the desk offers as transfer targets."""
     agents = [

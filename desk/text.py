@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from cti.control.protocol import ACTIONS
+from cti.models import CallDirection
 
 
 def state_labels() -> dict[str, str]:
@@ -33,6 +34,10 @@ def call_state_labels() -> dict[str, str]:
         "voicemail": pgettext("call state", "Leaving a message"),
         "ended": pgettext("call state", "Ended"),
     }
+
+
+def direction_labels() -> dict[str, str]:
+    return {direction.value: str(direction.label) for direction in CallDirection}
 
 
 def action_labels() -> dict[str, str]:
@@ -67,6 +72,7 @@ def page_text() -> dict:
     return {
         "states": state_labels(),
         "callStates": call_state_labels(),
+        "directions": direction_labels(),
         "actions": action_labels(),
         "incomingCall": _("Incoming call"),
         "answeredOnSoftphone": _("Answered on the softphone."),

@@ -66,7 +66,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "urls": {"command": reverse("desk:command", args=["x"])[:-2], "card": reverse("desk:card")},
         "text": {
             **page_text(),
-            "busyReasons": {r["code"]: r["name"] for r in services.busy_reasons(True)},
+            "busyReasons": services.busy_reason_names(),
         },
     }
     context = {

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.rules import is_admin, is_supervisor
 from cti.control.protocol import SUPERVISOR_ACTIONS
-from desk.services import agent_of, command_client
+from desk.services import agent_of, busy_reason_names, command_client
 from desk.text import page_text
 from wallboard import services
 
@@ -34,6 +34,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "ownExtension": own.extension if own else "",
         "text": {
             **page_text(),
+            "busyReasons": busy_reason_names(),
             "agentsByState": _("Agents by state"),
             "waitingCalls": _("Waiting calls"),
             "noAgent": _("Choose an agent first."),

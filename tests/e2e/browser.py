@@ -1,4 +1,5 @@
-"""Chromium through Playwright in its own thread, and the web tier as a subprocess.
+"""Chromium through Playwright in its own thread; the web tier and the fact persister as
+subprocesses.
 
 The switch simulator runs on gevent in the test's main thread, and Playwright's sync API
 blocks the thread it runs in; so the browser lives in a thread of its own and the test hands
@@ -11,6 +12,7 @@ import os
 import queue
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -36,25 +38,43 @@ def ensure_vendor_bundle() -> None:
     subprocess.run(["npm", "run", "build"], cwd=frontend, check=True)
 
 
-class WebServer:
+class ProjectProcess:
+    """A process of the platform, started as production starts it, on the test's database and
+    Redis, its output in a log file."""
+
+    def __init__(
+        self, command: list[str], database_url: str, redis_url: str, log_path: Path
+    ) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "w")
+        env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self._log.close()
+
+
+class WebServer(ProjectProcess):
     """The web tier as production runs it (`config.web`, two uvicorn workers, so the pages'
-    websockets may land on different processes) on a free port, on the test's database and
-    Redis."""
+    websockets may land on different processes) on a free port."""
 
     def __init__(self, database_url: str, redis_url: str, log_path: Path) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        self.log_path = log_path
-        self._log = open(log_path, "w")
-        env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, PYTHONUNBUFFERED="1")
-        self.process = subprocess.Popen(
-            web_command("127.0.0.1", self.port, workers=2),
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
+        command = web_command("127.0.0.1", self.port, workers=2)
+        super().__init__(command, database_url, redis_url, log_path)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.log_path.read_text(errors="replace").count(READY_MESSAGE) >= 2:
@@ -68,17 +88,15 @@ class WebServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self._log.close()
+class FactPersister(ProjectProcess):
+    """`manage.py run_persister`: the daemon's facts (CDRs, recordings...) into PostgreSQL.
+    Its consumer group reads the stream from the start, so it may start after the daemon."""
+
+    def __init__(self, database_url: str, redis_url: str, log_path: Path) -> None:
+        # A short block lets it see the stop request soon.
+        command = [sys.executable, "manage.py", "run_persister", "--block-ms", "200"]
+        super().__init__(command, database_url, redis_url, log_path)
 
 
 class _Box:

@@ -5,18 +5,13 @@ the switch simulator with the project's dialplan, PostgreSQL, Redis, Debian's Ch
 """
 
 import re
-from pathlib import Path
 
 import pytest
-from django.db import transaction
 
-from crm.customers.models import CustomFieldDefinition
-from crm.customers.services import create_customer
-from crm.records.models import ServiceCategory, ServiceRecord
+from crm.records.models import ServiceRecord
 from cti.simulator.parties import SimulatedCaller
-from telephony import models as m
 from tests.cti.daemon.harness import wait_for
-from tests.telephony.factories import AgentGroupFactory
+from tests.e2e.hotline import HOTLINE_DIDS, SCREENSHOTS, configure, desk_goes_ready, sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -24,83 +19,12 @@ pytestmark = [
     pytest.mark.timeout(240),
 ]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PASSWORD = "pw-123456"
-
-
-def configure(make_user):
-    with transaction.atomic():
-        group = AgentGroupFactory(name="热线组")
-        m.Queue.objects.create(
-            code="hotline",
-            name="热线",
-            group=group,
-            ring_timeout_seconds=10,
-            announce_interval_seconds=30,
-        )
-        agents = {}
-        for number, name in (("1001", "安娜"), ("1002", "鲍勃")):
-            user = make_user(f"agent{number}", "agent", password=PASSWORD)
-            agent = m.Agent.objects.create(
-                employee_number=number, name=name, extension=number, user=user, wrap_up_seconds=30
-            )
-            m.GroupMembership.objects.create(agent=agent, group=group, position=int(number))
-            agents[number] = agent
-        boss = make_user("sue", "supervisor", password=PASSWORD)
-        group.supervisors.add(boss)
-        m.DID.objects.create(number="12329", flow="hotline")
-    CustomFieldDefinition.objects.create(
-        key="member_no", label="会员号", field_type="text", show_in_screen_pop=True
-    )
-    create_customer(
-        name="王小明",
-        phones=["13800138000"],
-        vip_level="gold",
-        owner=agents["1001"],
-        custom_fields={"member_no": "M-778"},
-    )
-    directory = ServiceCategory.objects.create(name="公积金")
-    kind = ServiceCategory.objects.create(name="咨询", parent=directory)
-    ServiceCategory.objects.create(name="余额查询", parent=kind)
-    return agents, boss
-
-
-def sign_in(state, name, username, base_url, path):
-    context = state["browser"].new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.goto(f"{base_url}/login/?next={path}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"**{path}")
-    state[name] = page
-    return page
-
-
-def desk_goes_ready(browser, center, web, name, agent):
-    """The agent signs in to the desk (page `name`), logs in to the phone and goes ready."""
-    from playwright.sync_api import expect
-
-    def step(state):
-        page = sign_in(state, name, agent.user.username, web.url, "/desk/")
-        expect(page.get_by_test_id("agent-state")).to_have_text("未登录")
-        page.get_by_test_id("login").click()
-        expect(page.get_by_test_id("agent-state")).to_have_text("示忙", timeout=10000)
-        page.get_by_test_id("ready").click()
-        expect(page.get_by_test_id("agent-state")).to_have_text("示闲", timeout=10000)
-
-    browser.run(step)
-    wait_for(lambda: center.agent_status(agent.pk) == "ready", what="ready in Redis")
-
 
 def test_agent_takes_a_call_and_supervisor_barges(center, web, browser, make_user):
     from playwright.sync_api import expect
 
     agents, _boss = configure(make_user)
-    center.start(
-        dids=[{"number": "12329", "flow": "hotline", "language": "zh"}],
-        extensions=["1001", "1002", "1009"],
-    )
+    center.start(dids=HOTLINE_DIDS, extensions=["1001", "1002", "1009"])
     sim = center.simulator
     sim.add_endpoint("1001", answer_delay=0.5)
     consulted_phone = sim.add_endpoint("1002", answer_delay=0.5)
@@ -222,10 +146,7 @@ def test_agent_adds_a_colleague_to_a_three_way_call(center, web, browser, make_u
     from playwright.sync_api import expect
 
     agents, _boss = configure(make_user)
-    center.start(
-        dids=[{"number": "12329", "flow": "hotline", "language": "zh"}],
-        extensions=["1001", "1002"],
-    )
+    center.start(dids=HOTLINE_DIDS, extensions=["1001", "1002"])
     sim = center.simulator
     sim.add_endpoint("1001", answer_delay=0.5)
     colleague_phone = sim.add_endpoint("1002", answer_delay=0.5)

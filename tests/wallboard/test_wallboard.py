@@ -87,6 +87,17 @@ def test_page_for_supervisors_only(client, floor, make_user):
     assert "强插" in page and "监听" in page
 
 
+def test_page_names_call_directions_and_the_reasons_the_system_sets(client, floor):
+    """The call list says which calls were dialled out; an agent on one reads busy 外呼."""
+    client.force_login(floor["boss"])
+    page = client.get(reverse("wallboard:index")).content.decode()
+    script = page.split('id="wallboard-config" type="application/json">')[1]
+    text = json.loads(script.split("<")[0])["text"]
+    assert text["directions"] == {"inbound": "呼入", "outbound": "呼出", "internal": "内部"}
+    assert text["busyReasons"]["outbound"] == "外呼"
+    assert 'data-testid="call-table"' in page
+
+
 def test_intervention_on_an_agent_of_another_group_never_reaches_the_daemon(
     client, floor, redis_client
 ):

@@ -80,7 +80,7 @@
         this.agent = data.agent;
         this.call = data.call && data.call.uuid ? data.call : null;
         this.pop = data.pop;
-        if (this.call) this.loadCard(this.call.caller, this.call.uuid);
+        if (this.call) this.loadCard(customerNumber(this.call), this.call.uuid);
       },
 
       applyEvent(event) {
@@ -103,7 +103,14 @@
           // A call put back in a queue (blind transfer to a queue) still names the agent it
           // left, and the daemon may publish that update after the agent's wrap-up; a queued
           // call is at nobody's seat, so it never becomes this page's current call again.
-          if (event.call && event.call.state !== "queued") this.call = event.call;
+          if (!event.call || event.call.state === "queued") return;
+          // A call the agent dialled has no screen pop: its first update shows the customer.
+          const fresh = !this.call || this.call.uuid !== event.call.uuid;
+          if (fresh && event.call.direction === "outbound") {
+            this.loadCard(customerNumber(event.call), event.call.uuid);
+            this.prefillRecord(event.call);
+          }
+          this.call = event.call;
         } else if (event.type === "call_ended") {
           if (this.call && event.call.uuid === this.call.uuid) {
             this.call = null;
@@ -127,7 +134,7 @@
         const form = document.getElementById("record-form");
         if (!form) return;
         form.querySelector("[name=call_uuid]").value = call.uuid || "";
-        form.querySelector("[name=caller_number]").value = call.caller || "";
+        form.querySelector("[name=caller_number]").value = customerNumber(call);
         form.querySelector("[name=customer]").value = call.customer_id || "";
       },
 

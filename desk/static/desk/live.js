@@ -91,6 +91,11 @@
     }
   };
 
+  // The customer's number on a call: who called in, or whom the agent dialled.
+  window.customerNumber = function (call) {
+    return (call.direction === "outbound" ? call.destination : call.caller) || "";
+  };
+
   window.formatDuration = function (seconds) {
     if (seconds == null || Number.isNaN(seconds) || seconds < 0) return "–";
     const total = Math.floor(seconds);

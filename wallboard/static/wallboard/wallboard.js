@@ -51,10 +51,26 @@
       stateLabel(state) {
         return text.states[state] || state;
       },
+      directionLabel(direction) {
+        return text.directions[direction] || direction;
+      },
+      // Oldest first: the call that has lasted longest is on top.
+      get callList() {
+        return Object.values(this.calls).sort((a, b) => parseFloat(a.started_at) - parseFloat(b.started_at));
+      },
+      agentName(agentId) {
+        const agent = this.agents.find((a) => String(a.id) === String(agentId));
+        return agent ? agent.name : "–";
+      },
+      queueName(code) {
+        const queue = this.queues.find((q) => q.code === code);
+        return queue ? queue.name : code || "–";
+      },
       callText(agent) {
         const call = Object.values(this.calls).find((c) => String(c.agent_id) === String(agent.id));
         if (!call) return "–";
-        return `${call.caller} · ${text.callStates[call.state] || call.state}`;
+        const state = text.callStates[call.state] || call.state;
+        return `${this.directionLabel(call.direction)} ${customerNumber(call)} · ${state}`;
       },
 
       applySync(data) {
