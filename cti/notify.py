@@ -29,6 +29,7 @@ import redis.connection
 from redis.client import Pipeline
 
 from cti.calls.model import Call
+from cti.redis_wire import WireConnections, WirePipeline, available, needs_redis_py
 
 if TYPE_CHECKING:
     from cti.acd.router import RouteDecision
@@ -92,6 +93,21 @@ class BatchingRedis(redis.Redis):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._local = gevent.local.local()
+        # Commands and non-transactional pipelines skip redis-py's per-command machinery
+        # (cti/redis_wire.py).
+        self._wire = (
+            WireConnections(self, POOL_CONNECTIONS, POOL_WAIT_SECONDS) if available(self) else None
+        )
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:
+        pipe = WirePipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+        pipe.wire = self._wire
+        return pipe
+
+    def close(self) -> None:
+        if self._wire is not None:
+            self._wire.close()
+        super().close()
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> BatchingRedis:
@@ -149,7 +165,10 @@ class BatchingRedis(redis.Redis):
     def execute_command(self, *args: Any, **options: Any) -> Any:
         pipe = self._take()
         if pipe is None:
-            return super().execute_command(*args, **options)
+            wire = self._wire
+            if wire is None or needs_redis_py(options):
+                return super().execute_command(*args, **options)
+            return wire.execute(args, options)
         pipe.execute_command(*args, **options)
         return pipe.execute()[-1]
 

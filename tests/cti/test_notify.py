@@ -23,6 +23,7 @@ from cti.notify import (
     LiveNotifier,
     QuickCheckConnection,
 )
+from cti.redis_wire import WireConnections
 
 
 @pytest.fixture
@@ -33,17 +34,23 @@ def batching(redis_client, settings):
 
 
 class SendCounter:
-    """Counts the packets a client's connections send (one per round trip)."""
+    """Counts the round trips a client makes: redis-py's sends and the wire path's."""
 
     def __init__(self, monkeypatch) -> None:
         self.sends = 0
         original = redis.connection.AbstractConnection.send_packed_command
+        wire = WireConnections._roundtrip
 
         def counting(connection, command, check_health=True):
             self.sends += 1
             return original(connection, command, check_health)
 
+        def counting_wire(connections, packed, count):
+            self.sends += 1
+            return wire(connections, packed, count)
+
         monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+        monkeypatch.setattr(WireConnections, "_roundtrip", counting_wire)
 
 
 def facts_in(client, stream="cc:facts"):
