@@ -29,7 +29,13 @@ import redis.connection
 from redis.client import Pipeline
 
 from cti.calls.model import Call
-from cti.redis_wire import WireConnections, WirePipeline, available, needs_redis_py
+from cti.redis_wire import (
+    WireConnections,
+    WirePipeline,
+    available,
+    needs_redis_py,
+    readable_now,
+)
 
 if TYPE_CHECKING:
     from cti.acd.router import RouteDecision
@@ -46,13 +52,6 @@ CALL_KEY = "cc:live:call:"
 CALLS_INDEX = "cc:live:calls"
 
 
-# The operating system's poll, even when gevent has patched the select module: a readiness
-# check with a zero timeout never blocks, and gevent's emulation of it (watchers, a Timeout)
-# cost as much as a whole command.
-_os_poll = gevent.monkey.get_original("select", "poll")
-_POLLIN = 0x001
-
-
 class QuickCheckConnection(redis.connection.Connection):
     """A TCP connection whose "has the server sent something unasked?" check, which the pool
     makes on every checkout, is one real zero-timeout poll instead of gevent's emulation."""
@@ -61,9 +60,7 @@ class QuickCheckConnection(redis.connection.Connection):
         sock = self._sock
         reader = getattr(self._parser, "_reader", None)  # hiredis: bytes already buffered?
         if timeout == 0 and sock is not None and reader is not None and not reader.has_data():
-            poller = _os_poll()
-            poller.register(sock.fileno(), _POLLIN)
-            if not poller.poll(0):
+            if not readable_now(sock.fileno()):
                 return False
         return super().can_read(timeout)
 

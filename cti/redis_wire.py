@@ -30,20 +30,29 @@ from typing import Any
 import gevent
 import gevent.lock
 import gevent.monkey
+import hiredis
 import redis
 from redis._parsers.hiredis import NOT_ENOUGH_DATA
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE, Pipeline
 from redis.exceptions import ResponseError
-
-try:
-    import hiredis
-except ImportError:  # pragma: no cover - hiredis is in requirements.txt
-    hiredis = None
+from redis.utils import HIREDIS_AVAILABLE
 
 logger = logging.getLogger(__name__)
 
+# The operating system's poll, even when gevent has patched the select module: a readiness
+# check with a zero timeout never blocks, and gevent's emulation of it (watchers, a Timeout)
+# costs as much as a whole command.
 _os_poll = gevent.monkey.get_original("select", "poll")
 _POLLIN = 0x001
+
+
+def readable_now(fileno: int) -> bool:
+    """Whether the socket has something to read (or was closed), without waiting."""
+    poller = _os_poll()
+    poller.register(fileno, _POLLIN)
+    return bool(poller.poll(0))
+
+
 CONNECT_ATTEMPTS = 3
 CONNECT_PAUSE_SECONDS = 0.1
 
@@ -51,9 +60,11 @@ Command = tuple[tuple[Any, ...], dict[str, Any]]
 
 
 def available(client: redis.Redis) -> bool:
-    """Whether ``client``'s connections can take the wire path (TCP with hiredis)."""
+    """Whether ``client``'s connections can take the wire path (TCP; redis-py's parser is
+    hiredis when hiredis is installed, and it is in requirements.txt)."""
     pool = client.connection_pool
-    return hiredis is not None and issubclass(pool.connection_class, redis.connection.Connection)
+    tcp = issubclass(pool.connection_class, redis.connection.Connection)
+    return tcp and bool(HIREDIS_AVAILABLE)
 
 
 def _pack(args: tuple[Any, ...]) -> bytes:
@@ -106,11 +117,7 @@ class WireConnections:
         parser = connection._parser
         if sock is None or getattr(parser, "_reader", None) is None:
             return True
-        if parser._reader.has_data():
-            return True
-        poller = _os_poll()
-        poller.register(sock.fileno(), _POLLIN)
-        return bool(poller.poll(0))
+        return parser._reader.has_data() or readable_now(sock.fileno())
 
     def _checkin(self, connection: Any, healthy: bool) -> None:
         if healthy:
@@ -160,7 +167,7 @@ class WireConnections:
         reader = parser._reader
         sock = connection._sock
         buffer = parser._buffer
-        replies = []
+        replies: list[Any] = []
         push_type = getattr(hiredis, "PushNotification", None)
         while len(replies) < count:
             reply = reader.gets()
@@ -232,7 +239,8 @@ class WirePipeline(Pipeline):
     wire: WireConnections | None = None
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
-        if self.watching or args[0] == "WATCH" or self.transaction:
+        # Pipeline sets ``transaction`` (a method on Redis) to a bool.
+        if self.watching or args[0] == "WATCH" or self.transaction:  # type: ignore[truthy-function]
             return super().execute_command(*args, **options)
         self.command_stack.append((args, options))
         return self
@@ -242,7 +250,7 @@ class WirePipeline(Pipeline):
         wire = self.wire
         if (
             wire is None
-            or self.transaction
+            or self.transaction  # type: ignore[truthy-function]
             or self.scripts
             or self.watching
             or any(needs_redis_py(options) for _args, options in stack)
