@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import gevent.local
-import gevent.monkey
 import redis
 import redis.connection
 from redis.client import Pipeline
