@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Tags the agent leg of a callback (its answer reaches the daemon: cti.daemon.DAEMON_FILTERS).
+CALLBACK_VARIABLE = "cc_callback"
+
 CALLBACK_KEY = "cc:callback:"
 CALLBACK_TTL_SECONDS = 24 * 3600
 
@@ -66,7 +69,7 @@ class Callbacks:
         self.legs[leg] = (call_uuid, agent_id)
         try:
             services.switch_api(
-                f"bgapi originate {{origination_uuid={leg},cc_callback={call_uuid},"
+                f"bgapi originate {{origination_uuid={leg},{CALLBACK_VARIABLE}={call_uuid},"
                 f"{leg_variables(leg, 'agent', agent_id)},"
                 f"origination_caller_id_number={details['number']},"
                 f"originate_timeout={queue.get('ring_timeout_seconds', 20)}}}user/{extension} "

@@ -26,12 +26,13 @@ import redis
 
 from cti.acd.router import Router
 from cti.acd.store import AcdStore
-from cti.callbacks import Callbacks
+from cti.callbacks import CALLBACK_VARIABLE, Callbacks
 from cti.calls.inbound import InboundCallHandler
 from cti.calls.prompts import Prompts
 from cti.config import ConfigSnapshotReader
 from cti.control.handlers import CallControl
 from cti.control.server import CommandServer
+from cti.dialout import MARK_VARIABLE as DIALOUT_VARIABLE
 from cti.dialout import DialOuts
 from cti.esl.events import BackgroundJob
 from cti.esl.inbound import InboundClient
@@ -56,6 +57,18 @@ DAEMON_EVENTS = (
     "sofia::register",
     "sofia::unregister",
     "sofia::expire",
+)
+# Of those, every hangup (each leg's CDR), registrations, bgapi results and heartbeats, but
+# only the answers of callback and click-to-call legs: the answers of every caller and agent
+# were two of the sixteen events an inbound call cost on the daemon's connections.
+# mod_event_socket passes an event that matches any of these (header, value) filters.
+DAEMON_FILTERS = (
+    ("Event-Name", "BACKGROUND_JOB"),
+    ("Event-Name", "HEARTBEAT"),
+    ("Event-Name", "CHANNEL_HANGUP_COMPLETE"),
+    ("Event-Name", "CUSTOM"),
+    (f"variable_{CALLBACK_VARIABLE}", "/./"),
+    (f"variable_{DIALOUT_VARIABLE}", "/./"),
 )
 
 
@@ -90,7 +103,8 @@ class Daemon:
             rng=random.Random(),
         )
         self.switches = [
-            InboundClient.from_url(url, events=DAEMON_EVENTS) for url in options.esl_urls
+            InboundClient.from_url(url, events=DAEMON_EVENTS, filters=DAEMON_FILTERS)
+            for url in options.esl_urls
         ]
         self.services = CallServices(
             redis=self.redis,
