@@ -7,7 +7,9 @@ Group names are the contract between the relay and the consumers:
   the group's agents, calls of its agents and queues, its queues' counters).
 
 Routing is pure (no I/O) so it is tested on its own; the relay gives it the agent → groups
-and queue → group maps from the configuration snapshot.
+and queue → group maps from the configuration snapshot. :class:`CallAudience` adds the one
+thing routing by the event alone cannot know: which wallboards showed a call before it moved
+to another group's queue or agent.
 """
 
 from __future__ import annotations
@@ -94,3 +96,40 @@ def groups_for(event: Mapping[str, Any], directory: Directory) -> list[str]:
     if kind in ("queue", "call_queued", "call_left_queue"):
         return directory.team_of_queue(event.get("queue"))
     return []
+
+
+class CallAudience:
+    """The supervisors' groups each live call was last sent to.
+
+    A call transferred to another group's queue or agent stops concerning the wallboards of
+    its first group, but routing by its new queue and agent would never tell them: they would
+    show it until their next resync. Its next update also goes to the groups that showed it
+    (the page drops a call that no longer concerns it), then only to its current ones;
+    ``call_ended`` goes to both and forgets the call. Agent desks are routed by the event
+    alone (an agent's own state tells its desk the call left).
+    """
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self._teams: dict[str, tuple[str, ...]] = {}
+        # Calls whose end was never published (a daemon killed mid-call) must not pile up.
+        self._limit = limit
+
+    def __len__(self) -> int:
+        return len(self._teams)
+
+    def widen(self, event: Mapping[str, Any], names: list[str]) -> list[str]:
+        """``names`` (from :func:`groups_for`) plus the groups that showed this call."""
+        kind = event.get("type")
+        if kind not in ("call", "call_ended"):
+            return names
+        call_uuid = (event.get("call") or {}).get("uuid")
+        if not call_uuid:
+            return names
+        previous = self._teams.pop(call_uuid, ())
+        if kind == "call":
+            teams = tuple(name for name in names if name.startswith("team."))
+            if teams:
+                if len(self._teams) >= self._limit:
+                    del self._teams[next(iter(self._teams))]  # the oldest
+                self._teams[call_uuid] = teams
+        return _unique([*names, *previous]) if previous else names

@@ -28,7 +28,7 @@ import redis.asyncio as aioredis
 
 from cti.config import CHANGED_CHANNEL, SNAPSHOT_KEY
 from cti.notify import LIVE_CHANNEL
-from realtime.groups import Directory, groups_for
+from realtime.groups import CallAudience, Directory, groups_for
 from realtime.registry import LiveRegistry
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ class LiveRelay:
         self._retry_seconds = retry_seconds
         self._task: asyncio.Task | None = None
         self.directory = Directory()
+        self.audience = CallAudience()
         self.subscribed = asyncio.Event()
         self.forwarded = 0
         self.deliveries = 0
@@ -120,7 +121,7 @@ class LiveRelay:
             return []
         if not isinstance(event, dict):
             return []
-        names = groups_for(event, self.directory)
+        names = self.audience.widen(event, groups_for(event, self.directory))
         members = self.registry.members_of(names) if names else []
         if members:
             frame = event_frame(event)

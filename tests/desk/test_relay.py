@@ -7,7 +7,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from cti.notify import LIVE_CHANNEL
-from realtime.groups import Directory, groups_for
+from realtime.groups import CallAudience, Directory, groups_for
 from realtime.registry import RESYNC, LiveRegistry, Outbox
 from realtime.relay import LiveRelay
 
@@ -119,6 +119,45 @@ def test_forward_builds_the_frame_once_and_hands_it_to_the_local_members():
     assert desk7.frames[0][0] is board1.frames[0][0] is board2.frames[0][0]
     assert relay.forward("not json") == [] and relay.forward("[1]") == []
     assert relay.deliveries == 3
+
+
+def test_a_call_moved_to_another_group_reaches_the_wallboards_that_showed_it_once_more():
+    directory = Directory(groups_of_agent={7: (1,), 9: (3,)}, group_of_queue={"a": 1, "b": 2})
+    registry = LiveRegistry()
+    relay = LiveRelay(lambda: None, registry)
+    relay.directory = directory
+    board1, board2, board3 = Page("b1"), Page("b2"), Page("b3")
+    for page, team in ((board1, "team.1"), (board2, "team.2"), (board3, "team.3")):
+        registry.register(page, [team])
+
+    def update(kind="call", **call):
+        return relay.forward(json.dumps({"type": kind, "call": {"uuid": "c-1", **call}}))
+
+    assert update(queue="a") == ["team.1"]
+    assert update(queue="a", agent_id="7") == ["agent.7", "team.1"]
+    # Transferred to queue b (group 2): group 1's wallboard gets this update, to drop it...
+    assert update(queue="b") == ["team.2", "team.1"]
+    # ...and nothing after it.
+    assert update(queue="b", agent_id="9") == ["agent.9", "team.3", "team.2"]
+    assert update("call_ended", queue="b", agent_id="9") == ["agent.9", "team.3", "team.2"]
+    assert len(relay.audience) == 0, "an ended call is forgotten"
+    assert [len(board.frames) for board in (board1, board2, board3)] == [3, 3, 2]
+    # Other kinds and calls without a uuid are routed by the event alone.
+    assert relay.forward(json.dumps({"type": "call", "call": {"queue": "a"}})) == ["team.1"]
+    assert len(relay.audience) == 0
+
+
+def test_the_audience_forgets_the_oldest_calls_beyond_its_limit():
+    audience = CallAudience(limit=2)
+    for number in range(3):
+        audience.widen({"type": "call", "call": {"uuid": f"c-{number}"}}, ["team.1"])
+    assert len(audience) == 2
+    # c-0 was forgotten: its next update goes to its current groups only.
+    assert audience.widen({"type": "call", "call": {"uuid": "c-0"}}, ["team.2"]) == ["team.2"]
+    assert audience.widen({"type": "call", "call": {"uuid": "c-2"}}, ["team.2"]) == [
+        "team.2",
+        "team.1",
+    ]
 
 
 def test_relay_delivers_published_events_and_asks_for_resync_after_an_outage(

@@ -73,6 +73,12 @@
         return `${this.directionLabel(call.direction)} ${customerNumber(call)} · ${state}`;
       },
 
+      concerns(call) {
+        const agentId = String(call.agent_id || "");
+        return (agentId !== "" && this.agents.some((a) => String(a.id) === agentId))
+          || (!!call.queue && this.queues.some((q) => q.code === call.queue));
+      },
+
       applySync(data) {
         this.agents = data.agents;
         this.queues = data.queues;
@@ -91,7 +97,9 @@
           agent.since = event.at;
           if (event.old === "talking" && event.state !== "talking") agent.calls_today += 1;
         } else if (event.type === "call") {
-          this.calls[event.call.uuid] = event.call;
+          // A call moved to another group's queue or agent gets one last update here.
+          if (this.concerns(event.call)) this.calls[event.call.uuid] = event.call;
+          else delete this.calls[event.call.uuid];
         } else if (event.type === "call_ended") {
           const call = this.calls[event.call.uuid];
           if (call && call.bridged_at) {
