@@ -25,7 +25,7 @@ from cti.control.client import CommandClient
 from cti.control.protocol import AGENT_ACTIONS, Command, Reason, Reply
 from cti.models import CallRecord, QueueEntry, QueueOutcome
 from desk.models import ReturnedCall
-from telephony.models import Agent, BusyReason, Queue
+from telephony.models import SYSTEM_BUSY_REASONS, Agent, BusyReason, Queue
 
 CARD_HISTORY = 10
 POP_KEY = "cc:desk:pop:"
@@ -136,8 +136,12 @@ def busy_reasons(include_system: bool = False) -> list[dict[str, str]]:
 
 def busy_reason_names() -> dict[str, str]:
     """Code -> name of every enabled busy reason, system ones included: how the desk and the
-    wallboard name an agent's current reason ("outbound" reads 外呼)."""
-    return {reason["code"]: reason["name"] for reason in busy_reasons(include_system=True)}
+    wallboard name an agent's current reason ("outbound" reads 外呼). A reason the daemon
+    sets keeps its built-in name when its row is missing or disabled."""
+    english = (translation.get_language() or "").startswith("en")
+    names = {code: en if english else zh for code, (zh, en) in SYSTEM_BUSY_REASONS.items()}
+    names.update((reason["code"], reason["name"]) for reason in busy_reasons(include_system=True))
+    return names
 
 
 def transfer_targets(agent: Agent) -> dict[str, list[dict[str, str]]]:

@@ -539,6 +539,17 @@ class BlacklistEntry(models.Model):
         return self.expires_at is None or self.expires_at > (at or timezone.now())
 
 
+# The reasons the daemon sets by itself: code -> (Chinese name, English name). Migrations
+# 0002 and 0003 create them as rows (an admin may rename them); pages fall back on these
+# names when a row is missing.
+SYSTEM_BUSY_REASONS = {
+    "no_answer": ("未接来电", "Did not answer"),
+    "forced": ("班长置忙", "Set busy by supervisor"),
+    "outbound": ("外呼", "Outbound call"),
+    "consult": ("咨询", "Consulted by a colleague"),
+}
+
+
 class BusyReason(models.Model):
     """A reason an agent gives for not taking calls (lunch, training, after-call work...)."""
 

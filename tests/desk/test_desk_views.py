@@ -46,6 +46,23 @@ def test_the_desk_names_the_reasons_the_system_sets_but_does_not_offer_them(clie
     assert "rest" in offered and not offered & {"outbound", "no_answer", "forced", "consult"}
 
 
+def test_reasons_the_daemon_sets_keep_their_names_without_their_rows():
+    """A system reason's row deleted or disabled (or a database emptied between tests): the
+    desk and the wallboard still name it, in the user's language; a renamed row wins."""
+    from django.utils import translation
+
+    from desk.services import busy_reason_names
+    from telephony.models import BusyReason
+
+    BusyReason.objects.filter(code="outbound").delete()
+    BusyReason.objects.filter(code="consult").update(enabled=False)
+    BusyReason.objects.filter(code="no_answer").update(name="漏接")
+    names = busy_reason_names()
+    assert (names["outbound"], names["consult"], names["no_answer"]) == ("外呼", "咨询", "漏接")
+    with translation.override("en"):
+        assert busy_reason_names()["outbound"] == "Outbound call"
+
+
 def test_user_without_a_seat_is_told_so(client, make_user):
     client.force_login(make_user("bob", "agent"))
     response = client.get(reverse("desk:index"))
