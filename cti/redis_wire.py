@@ -60,11 +60,15 @@ Command = tuple[tuple[Any, ...], dict[str, Any]]
 
 
 def available(client: redis.Redis) -> bool:
-    """Whether ``client``'s connections can take the wire path (TCP; redis-py's parser is
-    hiredis when hiredis is installed, and it is in requirements.txt)."""
-    pool = client.connection_pool
-    tcp = issubclass(pool.connection_class, redis.connection.Connection)
-    return tcp and bool(HIREDIS_AVAILABLE)
+    """Whether ``client``'s connections can take the wire path: plain TCP or unix socket
+    connections (not TLS, not a cluster), with redis-py's hiredis parser (hiredis is in
+    requirements.txt)."""
+    kind = client.connection_pool.connection_class
+    plain = kind in (redis.connection.UnixDomainSocketConnection,) or (
+        issubclass(kind, redis.connection.Connection)
+        and not issubclass(kind, redis.connection.SSLConnection)
+    )
+    return plain and bool(HIREDIS_AVAILABLE)
 
 
 def _pack(args: tuple[Any, ...]) -> bytes:

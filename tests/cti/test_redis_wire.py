@@ -3,6 +3,10 @@ what it raises, and survives connections the server closed."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import time
+
 import gevent
 import pytest
 import redis
@@ -52,6 +56,39 @@ def exercise(client) -> list:
 
 def test_replies_are_those_redis_py_gives(redis_client, wire_client):
     assert exercise(wire_client) == exercise(redis_client)
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
+def test_a_unix_socket_takes_the_wire_path_too(tmp_path):
+    """`make run`'s embedded Redis listens on a unix socket."""
+    path = tmp_path / "redis.sock"
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(path),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        plain = redis.Redis.from_url(f"unix://{path}?db=2", decode_responses=True)
+        client = BatchingRedis.from_url(f"unix://{path}?db=2", decode_responses=True)
+        assert client._wire is not None
+        assert exercise(client) == exercise(plain)
+        client.close()
+        plain.close()
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 def test_errors_raise_as_with_redis_py(redis_client, wire_client):
