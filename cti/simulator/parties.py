@@ -302,7 +302,10 @@ class TrafficGenerator:
 
     ``arrival_rate`` is calls per simulated second; ``handle_time`` draws a duration in
     simulated seconds from the generator's seeded ``random.Random``; ``digits`` optionally
-    draws DTMF to press after answer (for IVR menus).
+    draws DTMF to press after answer (for IVR menus), or, with ``press_on_prompt``, half a
+    second into the first prompt whose path contains that text: ``play_and_get_digits``
+    flushes what was pressed before its prompt (switch_play_and_get_digits does), so a
+    caller who presses during the greeting is never heard.
     """
 
     def __init__(
@@ -315,6 +318,7 @@ class TrafficGenerator:
         caller_id_prefix: str = "1555",
         digits: Callable[[random.Random], str] | None = None,
         context: str = "default",
+        press_on_prompt: str | None = None,
     ) -> None:
         if arrival_rate <= 0:
             raise ValueError("arrival_rate must be positive")
@@ -325,6 +329,7 @@ class TrafficGenerator:
         self.handle_time = handle_time or (lambda rng: rng.expovariate(1 / 180.0))
         self.caller_id_prefix = caller_id_prefix
         self.digits = digits
+        self.press_on_prompt = press_on_prompt
         self.context = context
         self.stats = TrafficStats()
         self._greenlet: gevent.Greenlet | None = None
@@ -359,7 +364,11 @@ class TrafficGenerator:
         number = f"{self.caller_id_prefix}{self.random.randrange(10**6):06d}"
         caller = SimulatedCaller(self.simulator, caller_id_number=number, user=number)
         if self.digits is not None:
-            caller.press_after_answer(1.0, self.digits(self.random))
+            digits = self.digits(self.random)
+            if self.press_on_prompt:
+                caller.when(lambda: caller.press(digits), prompt=self.press_on_prompt, delay=0.5)
+            else:
+                caller.press_after_answer(1.0, digits)
         hold_for = max(0.0, self.handle_time(self.random))
         caller.hangup_after_answer(hold_for)
         caller.dial(self.destination, context=self.context)

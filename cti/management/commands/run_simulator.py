@@ -89,8 +89,10 @@ class Command(BaseCommand):
                     handle_time=lambda r: r.uniform(120, 300),
                     seed=options["seed"],
                     caller_id_prefix="139",
-                    # The shipped hotline flow: 0 is "talk to an agent".
+                    # The shipped hotline flow: 0 is "talk to an agent", pressed while the
+                    # main menu plays.
                     digits=lambda r: "0",
+                    press_on_prompt="main_menu",
                     context="public",
                 )
                 traffic.start()

@@ -309,6 +309,53 @@ def test_traffic_generator_is_seedable_and_open_loop(sim: SwitchSimulator) -> No
     assert all(c.hangup_cause == "NORMAL_CLEARING" for c in generator.stats.callers)
 
 
+def test_traffic_pressing_during_the_greeting_is_flushed_but_not_during_the_menu(
+    sim: SwitchSimulator, tmp_path
+) -> None:
+    """play_and_get_digits flushes the digits pressed before its prompt (as
+    switch_play_and_get_digits does): demo callers press while the menu plays."""
+    menu = tmp_path / "main_menu.wav"
+    with wave.open(str(menu), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(8000)
+        handle.writeframes(b"\0\0" * 16000)  # 2 s
+    sim.load_dialplan(
+        f"""<include><context name="t"><extension name="t">
+        <condition field="destination_number" expression="^4001$">
+          <action application="answer"/>
+          <action application="playback" data="silence_stream://3000"/>
+          <action application="play_and_get_digits"
+                  data="1 1 1 3000 # {menu} silence_stream://100 choice \\d"/>
+          <action application="park"/>
+        </condition></extension></context></include>"""
+    )
+    choices = []
+    for press_on_prompt in (None, "main_menu"):
+        generator = TrafficGenerator(
+            sim,
+            "4001",
+            arrival_rate=5.0,
+            handle_time=lambda rng: 10.0,
+            seed=1,
+            context="t",
+            digits=lambda rng: "0",
+            press_on_prompt=press_on_prompt,
+        )
+        caller = generator.place_one()
+        deadline = time.monotonic() + 5
+        while "play_and_get_digits" not in _completed(caller) and time.monotonic() < deadline:
+            gevent.sleep(0.01)
+        choices.append(caller.channel.variables.get("choice"))
+        caller.hangup()
+    assert choices == [None, "0"]
+
+
+def _completed(caller: SimulatedCaller) -> str:
+    channel = caller.channel
+    return channel.variables.get("last_app", "") if channel is not None else ""
+
+
 def test_agent_endpoint_hangs_up_on_command(sim: SwitchSimulator) -> None:
     agent = SimulatedAgentEndpoint(sim, "1004", answer_delay=0.1)
     caller = SimulatedCaller(sim, caller_id_number="5551234")
