@@ -72,6 +72,10 @@ DAEMON_FILTERS = (
 )
 
 
+# How long a stopping daemon waits for its calls' handlers to record how they were let go.
+STOP_LET_GO_SECONDS = 5.0
+
+
 @dataclass
 class DaemonOptions:
     redis_url: str
@@ -280,6 +284,9 @@ class Daemon:
         self.stopping.set()
         if self.leading.is_set():
             self._deposed()
+        # The calls still here are let go, each recording how (a conversation is left for
+        # the next leader to adopt; any other call goes to the failover ring group).
+        self.outbound.let_go(timeout=STOP_LET_GO_SECONDS)
         self.lease.release()
         for client in self.switches:
             client.stop()

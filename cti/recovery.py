@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from cti.acd.store import AcdError
 from cti.acd.strategies import AgentStatus
+from cti.calls.inbound import FAILOVER
 from cti.esl.events import ChannelHangupComplete
 from cti.notify import CALL_KEY, CALLS_INDEX
 
@@ -81,7 +82,7 @@ class Recovery:
             elif call_uuid in live or agent_leg in live:
                 # Up but not in conversation: the old daemon's socket closed, so the switch
                 # sent the caller to the failover ring group; it is no longer ours.
-                self._close(call_uuid, fields, "failover")
+                self._close(call_uuid, fields, FAILOVER)
                 counts["closed"] += 1
             else:
                 self._close(call_uuid, fields, "")
@@ -175,6 +176,17 @@ class Recovery:
                 except AcdError:
                     pass
         started = float(fields.get("started_at") or time.time())
+        queue = fields.get("queue", "")
+        if queue and fields.get("state") in ("queued", "offered"):
+            # It left the queue when its daemon's socket closed: the switch took the caller
+            # to the failover ring group.
+            services.facts.queue_exited(
+                call_uuid=call_uuid,
+                queue=queue,
+                entered_at=float(fields.get("queued_at") or started),
+                outcome="overflowed",
+                overflow_target=FAILOVER,
+            )
         recording = fields.get("recording", "")
         if recording:
             services.recording_saved(call_uuid, recording, agent_id, record_ms)

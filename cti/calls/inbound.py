@@ -43,6 +43,12 @@ S = CallState
 # follows the hangup at once on a healthy switch).
 RECORDING_CLOSE_SECONDS = 5.0
 
+# Where a stopping daemon's calls go (the dialplan's failover ring group), as the CDR's
+# hangup_by and the queue exit's target; the next leader's recovery says the same.
+FAILOVER = "failover"
+# States in which the caller talks with somebody through the switch.
+CONVERSATION_STATES = frozenset({S.BRIDGED, S.HELD, S.TRANSFERRING, S.CONFERENCE})
+
 # FreeSWITCH causes of a failed offer -> how the ACD counts it.
 FAILED_OFFER_KINDS = {
     "NO_ANSWER": "no_answer",
@@ -97,6 +103,8 @@ class InboundCallHandler:
         self._talk_started: float | None = None
         self._recorded_ms: str | None = None
         self._bridge_lock = gevent.lock.Semaphore()
+        # Set when the daemon stops while the call is still up (see _finish).
+        self.let_go = False
 
     # -- bookkeeping ------------------------------------------------------------------
     @property
@@ -154,6 +162,12 @@ class InboundCallHandler:
             self._move(S.IVR)
             outcome = services.ivr.run_flow(self)
             self._follow(outcome)
+        except gevent.GreenletExit:
+            # The daemon is stopping and lets go of the call (OutboundServer.let_go): the
+            # switch takes the caller on to the failover ring group, or, in a conversation,
+            # the next leader adopts it.
+            self.let_go = True
+            raise
         except ChannelHangup:
             self.hangup_by = self.hangup_by or "caller"
         except EslError as error:
@@ -702,6 +716,11 @@ class InboundCallHandler:
     def _finish(self) -> None:
         services = self.services
         call = self.call
+        if self.let_go and call.state in CONVERSATION_STATES:
+            # Nothing to close: the conversation goes on in the switch and the next leader
+            # adopts it from the live call (its CDR, recording and wrap-up included).
+            services.calls.remove(call.uuid)
+            return
         if self.room_legs:
             # The caller left a consultation or conference: nobody stays in the room.
             try:
@@ -724,7 +743,10 @@ class InboundCallHandler:
         services = self.services
         if self.offer is not None and self.offer.answered_by is None:
             self._offer_cancelled(reason="caller")
-        if call.state in (S.QUEUED, S.OFFERED) and call.queue and not self.callback_requested:
+        if self.let_go and call.state in (S.QUEUED, S.OFFERED) and call.queue:
+            # Not an abandon: the stopping daemon sent the caller to the failover ring group.
+            self._leave_queue(call.queue, "overflowed", FAILOVER)
+        elif call.state in (S.QUEUED, S.OFFERED) and call.queue and not self.callback_requested:
             position = services.acd.position(call.uuid) or call.queue_position or 1
             now = time.time()
             services.facts.call_abandoned(
@@ -749,6 +771,8 @@ class InboundCallHandler:
             # Whatever went wrong with the queue or the agent, the CDR is still written.
             logger.exception("call %s: its queue or agent could not be released", call.uuid)
         services = self.services
+        if self.let_go:
+            self.hangup_by = FAILOVER
         if not call.is_over:
             call.transition(S.ENDED)  # legal from every state
         call.hangup_cause = self.session.hangup_cause or "NORMAL_CLEARING"

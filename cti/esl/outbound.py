@@ -380,6 +380,7 @@ class OutboundServer:
         self.queue_size = queue_size
         self.command_timeout = command_timeout
         self.sessions: set[OutboundSession] = set()
+        self._handlers: set[gevent.Greenlet] = set()
         self.completed = 0
         self.failed = 0
         # A burst of calls while the daemon is busy waits in the kernel's accept queue (the
@@ -400,10 +401,19 @@ class OutboundServer:
     def stop(self, timeout: float | None = 5.0) -> None:
         self._server.stop(timeout=timeout)
 
+    def let_go(self, timeout: float) -> None:
+        """Stop accepting and end every handler now (``GreenletExit`` in its greenlet, so it
+        can record how it lets go of its call); wait up to ``timeout`` s for them. Without
+        this the handlers would simply vanish with the process."""
+        self._server.close()
+        gevent.killall(list(self._handlers), block=True, timeout=timeout)
+
     def _handle(self, sock, address) -> None:
         session = OutboundSession(
             sock, address, queue_size=self.queue_size, command_timeout=self.command_timeout
         )
+        handler = gevent.getcurrent()
+        self._handlers.add(handler)
         self.sessions.add(session)
         try:
             session.connect()
@@ -421,3 +431,4 @@ class OutboundServer:
         finally:
             session.exit()
             self.sessions.discard(session)
+            self._handlers.discard(handler)

@@ -85,6 +85,46 @@ def test_a_call_in_conversation_survives_a_daemon_restart(center, make_user, end
     wait_for(lambda: center.agent_status(agents[0].id) == "ready", 15, what="agent ready again")
 
 
+@pytest.mark.parametrize("ending", ["stop", "kill"])
+def test_a_queued_caller_whose_daemon_ends_is_handed_to_the_ring_group_not_abandoned(
+    center, make_user, ending
+):
+    """SIGTERM or SIGKILL with a caller waiting: the socket closes and the switch rings the
+    failover group. The call is recorded as handed over (CDR and queue exit say "failover"),
+    not as a caller who gave up (no 呼损 fact): by the stopping daemon itself, or by the
+    next one's recovery after a kill."""
+    _queue, users, _agents = configure(make_user, agents=1)
+    center.start(dids=DIDS, extensions=["1001"])
+    ring_group = center.simulator.add_endpoint("1001", answer_delay=0.5)
+    # Logged in but busy: the caller waits in the queue.
+    assert center.command("login", users[0].id, ready=False).accepted
+    caller = SimulatedCaller(center.simulator, caller_id_number="13800000003")
+    caller.dial("12329", context="public")
+    wait_for(
+        lambda: center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "queued",
+        20,
+        what="the caller queued\n" + center.logs(),
+    )
+
+    old = center.daemons[0]
+    getattr(old, ending)()
+    if ending == "kill":
+        replacement = DaemonProcess(
+            center.redis_url, center.simulator.port, old.socket_port, old.node, center.workdir
+        )
+        replacement.log_path = center.workdir / "replacement.log"
+        center.daemons.append(replacement.start())
+    (cdr,) = wait_for(lambda: center.facts("call_ended"), 30, what="the CDR\n" + center.logs())
+    assert cdr["hangup_by"] == "failover" and cdr["queue"] == "hotline"
+    (exit_,) = center.facts("queue_exited")
+    assert (exit_["outcome"], exit_["overflow_target"]) == ("overflowed", "failover")
+    assert not center.facts("call_abandoned")
+    assert not center.redis.sismember("cc:live:calls", caller.uuid)
+    # The caller was not dropped: the failover group rings.
+    wait_for(lambda: ring_group.channels, 10, what="the ring group to ring")
+    assert not caller.hung_up.is_set()
+
+
 def test_calls_reach_the_ring_group_when_no_daemon_answers(tmp_path):
     # A port nobody listens on stands for a dead daemon.
     dialplan = render_public_dialplan(1, DIDS, ["1001", "1002"])
