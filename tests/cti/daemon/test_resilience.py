@@ -14,6 +14,17 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 DIDS = [{"number": "12329", "flow": "hotline", "language": "zh"}]
 
 
+def start_replacement(center, old: DaemonProcess) -> DaemonProcess:
+    """A new daemon in the place of ``old`` (its node name and socket port), as after a
+    restart."""
+    replacement = DaemonProcess(
+        center.redis_url, center.simulator.port, old.socket_port, old.node, center.workdir
+    )
+    replacement.log_path = center.workdir / "replacement.log"
+    center.daemons.append(replacement.start())
+    return replacement
+
+
 def test_standby_takes_over_within_five_seconds_and_takes_calls(center, make_user):
     _queue, users, agents = configure(make_user, agents=1)
     center.start(dids=DIDS, extensions=["1001"], daemons=2)
@@ -58,11 +69,7 @@ def test_a_call_in_conversation_survives_a_daemon_restart(center, make_user, end
     old = center.daemons[0]
     getattr(old, ending)()
     assert not center.facts("call_ended"), "the stopping daemon closed a call still talking"
-    replacement = DaemonProcess(
-        center.redis_url, center.simulator.port, old.socket_port, old.node, center.workdir
-    )
-    replacement.log_path = center.workdir / "replacement.log"
-    center.daemons.append(replacement.start())
+    replacement = start_replacement(center, old)
     wait_for(
         lambda: "adopted" in replacement.log() and "'adopted': 1" in replacement.log(),
         30,
@@ -109,11 +116,7 @@ def test_a_queued_caller_whose_daemon_ends_is_handed_to_the_ring_group_not_aband
     old = center.daemons[0]
     getattr(old, ending)()
     if ending == "kill":
-        replacement = DaemonProcess(
-            center.redis_url, center.simulator.port, old.socket_port, old.node, center.workdir
-        )
-        replacement.log_path = center.workdir / "replacement.log"
-        center.daemons.append(replacement.start())
+        start_replacement(center, old)
     (cdr,) = wait_for(lambda: center.facts("call_ended"), 30, what="the CDR\n" + center.logs())
     assert cdr["hangup_by"] == "failover" and cdr["queue"] == "hotline"
     (exit_,) = center.facts("queue_exited")
@@ -185,11 +188,7 @@ def test_a_dialled_call_that_ended_while_no_daemon_ran_is_closed_by_the_next(cen
     wait_for(lambda: not center.simulator.channel(call_uuid), 10, what="the call is over")
     assert not center.facts("call_ended"), "nobody was there to see the end"
 
-    replacement = DaemonProcess(
-        center.redis_url, center.simulator.port, old.socket_port, old.node, center.workdir
-    )
-    replacement.log_path = center.workdir / "replacement.log"
-    center.daemons.append(replacement.start())
+    start_replacement(center, old)
     cdr = wait_for(
         lambda: [f for f in center.facts("call_ended") if f["call_uuid"] == call_uuid],
         30,
