@@ -502,6 +502,11 @@ class CallOutcome:
 class BenchCaller(SimulatedCaller):
     """A caller that notes when it reached an agent and ended, and answers the survey."""
 
+    # What it and SimulatedCaller act on; the other fifty-odd events of a call are not made.
+    followed_events = frozenset(
+        {"CHANNEL_ANSWER", "CHANNEL_HANGUP", "CHANNEL_DESTROY", "CHANNEL_BRIDGE"}
+    )
+
     def __init__(
         self, simulator: SwitchSimulator, number: str, shape: CenterShape, outcome: CallOutcome
     ) -> None:

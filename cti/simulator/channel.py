@@ -574,7 +574,7 @@ class Channel:
         bus = self.bus
         uuid = self.uuid
         if not bus.may_be_taken(name, kwargs.get("subclass"), uuid):
-            if not bus.has_channel_listeners(uuid):
+            if not bus.channel_follows(uuid, name):
                 bus.skip()
                 return None
             # Only parties follow it: built if one reads its headers while it is called.

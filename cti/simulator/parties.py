@@ -34,8 +34,12 @@ class SimulatedCaller:
 
     Timed steps count from the moment the call is answered, as sipp's scripts do.
     ``events`` lists the names of the events fired on the caller's channel and
-    ``prompts`` the files and tone streams played to it.
+    ``prompts`` the files and tone streams played to it. A subclass that needs only some
+    kinds names them in ``followed_events`` (then ``events`` and the ``when(event=...)``
+    triggers see only those): the switch then skips making the others for it.
     """
+
+    followed_events: frozenset[str] | None = None
 
     def __init__(
         self,
@@ -125,7 +129,7 @@ class SimulatedCaller:
         variables: dict[str, str] | None = None,
     ) -> SimulatedCaller:
         uuid = self.simulator.switch.new_uuid()
-        self.simulator.bus.subscribe_channel(uuid, self._on_event)
+        self.simulator.bus.subscribe_channel(uuid, self._on_event, self.followed_events)
         self.channel = self.simulator.place_call(
             destination,
             caller_id_number=self.caller_id_number,

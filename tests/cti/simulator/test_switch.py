@@ -351,6 +351,24 @@ def test_traffic_pressing_during_the_greeting_is_flushed_but_not_during_the_menu
     assert choices == [None, "0"]
 
 
+def test_a_caller_following_some_kinds_sees_only_those(sim: SwitchSimulator) -> None:
+    class Brief(SimulatedCaller):
+        followed_events = frozenset({"CHANNEL_ANSWER", "CHANNEL_DESTROY"})
+
+    sim.load_dialplan(
+        """<include><context name="t"><extension name="t">
+        <condition field="destination_number" expression="^4002$">
+          <action application="answer"/><action application="hangup"/>
+        </condition></extension></context></include>"""
+    )
+    full, brief = SimulatedCaller(sim), Brief(sim)
+    for caller in (full, brief):
+        caller.dial("4002", context="t")
+        assert caller.wait_destroyed(timeout=5)
+    assert brief.events == ["CHANNEL_ANSWER", "CHANNEL_DESTROY"]
+    assert {"CHANNEL_EXECUTE", "CHANNEL_STATE", "CHANNEL_ANSWER"} <= set(full.events)
+
+
 def _completed(caller: SimulatedCaller) -> str:
     channel = caller.channel
     return channel.variables.get("last_app", "") if channel is not None else ""
