@@ -406,7 +406,12 @@ class OutboundServer:
         can record how it lets go of its call); wait up to ``timeout`` s for them. Without
         this the handlers would simply vanish with the process."""
         self._server.close()
-        gevent.killall(list(self._handlers), block=True, timeout=timeout)
+        try:
+            gevent.killall(list(self._handlers), block=True, timeout=timeout)
+        except gevent.Timeout:
+            logger.warning(
+                "%d call handlers still running after %.0f s", len(self._handlers), timeout
+            )
 
     def _handle(self, sock, address) -> None:
         session = OutboundSession(
