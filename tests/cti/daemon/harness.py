@@ -216,6 +216,14 @@ class Center:
         )
         return Reply.from_json(raw)
 
+    def wait_call_state(self, call_uuid: str, state: str, timeout: float = 20) -> None:
+        """Until the daemon's live record of the call says ``state``."""
+        wait_for(
+            lambda: self.redis.hget(f"cc:live:call:{call_uuid}", "state") == state,
+            timeout,
+            what=f"call {call_uuid} {state}\n" + self.logs(),
+        )
+
     def agent_status(self, agent_id: int) -> str:
         return self.redis.hget(f"cc:agent:{agent_id}", "status") or "logged_out"
 

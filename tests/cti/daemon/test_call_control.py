@@ -25,11 +25,7 @@ def connected_call(center, make_user, agents=2, **endpoint):
         assert center.command("login", user.id, ready=True).accepted
     caller = SimulatedCaller(center.simulator, caller_id_number="13800138000")
     caller.dial("12329", context="public")
-    wait_for(
-        lambda: center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "bridged",
-        20,
-        what="the call to reach agent 1\n" + center.logs(),
-    )
+    center.wait_call_state(caller.uuid, "bridged")
     return users, rows, phones, caller
 
 
@@ -70,11 +66,7 @@ def test_attended_transfer_complete(center, make_user):
     assert center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "transferring"
     assert center.agent_status(rows[1].id) == "busy"
     assert center.command("consult_complete", users[0].id).accepted
-    wait_for(
-        lambda: center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "conference",
-        20,
-        what="the caller joins the consulted agent\n" + center.logs(),
-    )
+    center.wait_call_state(caller.uuid, "conference")
     # The first agent is done; the consulted agent ends the call later.
     wait_for(lambda: center.agent_status(rows[0].id) in ("wrap_up", "ready"), 15, what="wrap")
     center.simulator.hangup(phones[1].channels[-1].uuid)
@@ -93,11 +85,7 @@ def test_attended_transfer_cancel_returns_to_the_agent(center, make_user):
         20,
         what="the consulted agent is free again\n" + center.logs(),
     )
-    wait_for(
-        lambda: center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "conference",
-        20,
-        what="the caller back with the agent",
-    )
+    center.wait_call_state(caller.uuid, "conference")
     assert center.agent_status(rows[0].id) == "talking"
 
 
@@ -105,11 +93,7 @@ def test_three_way_conference(center, make_user):
     users, rows, phones, caller = connected_call(center, make_user)
     assert center.command("conference", users[0].id, kind="agent", target=rows[1].id).accepted
     wait_for(lambda: phones[1].channels and phones[1].channels[-1].answered, 20, what="answer")
-    wait_for(
-        lambda: center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "conference",
-        20,
-        what="three parties\n" + center.logs(),
-    )
+    center.wait_call_state(caller.uuid, "conference")
     room = center.simulator.conferences.conferences[f"cc-{caller.uuid}"]
     wait_for(lambda: len(room.members) == 3, 10, what="three members")
 
@@ -304,11 +288,7 @@ def test_transfer_out_of_a_conference_and_a_second_call_for_the_same_agent(cente
     assert center.command("consult", users[0].id, kind="agent", target=rows[1].id).accepted
     wait_for(lambda: phones[1].channels and phones[1].channels[-1].answered, 20, what="answer")
     assert center.command("consult_cancel", users[0].id).accepted
-    wait_for(
-        lambda: center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "conference",
-        20,
-        what="back with the agent",
-    )
+    center.wait_call_state(caller.uuid, "conference")
     wait_for(lambda: center.agent_status(rows[1].id) == "ready", 20, what="agent 2 free")
     # The agent hands the caller to agent 2 from the room.
     assert center.command("transfer", users[0].id, kind="agent", target=rows[1].id).accepted

@@ -64,7 +64,7 @@ def test_a_call_in_conversation_survives_a_daemon_restart(center, make_user, end
     caller = SimulatedCaller(center.simulator, caller_id_number="13800000002")
     caller.dial("12329", context="public")
     wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="talking")
-    wait_for(lambda: center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "bridged", 10)
+    center.wait_call_state(caller.uuid, "bridged", 10)
 
     old = center.daemons[0]
     getattr(old, ending)()
@@ -107,11 +107,7 @@ def test_a_queued_caller_whose_daemon_ends_is_handed_to_the_ring_group_not_aband
     assert center.command("login", users[0].id, ready=False).accepted
     caller = SimulatedCaller(center.simulator, caller_id_number="13800000003")
     caller.dial("12329", context="public")
-    wait_for(
-        lambda: center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "queued",
-        20,
-        what="the caller queued\n" + center.logs(),
-    )
+    center.wait_call_state(caller.uuid, "queued")
 
     old = center.daemons[0]
     getattr(old, ending)()
