@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from cti.acd.store import AcdError
 from cti.acd.strategies import AgentStatus
 from cti.calls.inbound import FAILOVER
+from cti.calls.model import CallState
 from cti.esl.events import ChannelHangupComplete
 from cti.notify import CALL_KEY, CALLS_INDEX
 
@@ -177,7 +178,7 @@ class Recovery:
                     pass
         started = float(fields.get("started_at") or time.time())
         queue = fields.get("queue", "")
-        if queue and fields.get("state") in ("queued", "offered"):
+        if queue and fields.get("state") in (CallState.QUEUED, CallState.OFFERED):
             # It left the queue when its daemon's socket closed: the switch took the caller
             # to the failover ring group.
             services.facts.queue_exited(

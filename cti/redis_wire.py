@@ -13,9 +13,9 @@ redis-py's) and does only what a command needs on them:
 - the command, or a whole pipeline, is packed by hiredis and sent in one write; the replies
   are read with the connection's hiredis reader and go through the client's own response
   callbacks, so every command returns what redis-py would return;
-- a failure before anything was sent (connecting, a closed idle connection) is retried on a
-  new connection, three times with a short pause; a failure after that raises, as the
-  server may have run the commands (a retried fact append would be stored twice).
+- a failure to connect, or to send one command on an idle connection the server closed, is
+  retried on a new connection, three times with a short pause; any other failure raises, as
+  the server may have run the commands (a retried fact append would be stored twice).
 
 Commands that need more (transactions, WATCH, pipelines with registered scripts, replies
 that must not be decoded) take redis-py's path.
@@ -54,6 +54,7 @@ def readable_now(fileno: int) -> bool:
 
 
 CONNECT_ATTEMPTS = 3
+_PUSH_TYPE = getattr(hiredis, "PushNotification", None)
 CONNECT_PAUSE_SECONDS = 0.1
 
 Command = tuple[tuple[Any, ...], dict[str, Any]]
@@ -153,9 +154,10 @@ class WireConnections:
                 try:
                     connection._sock.sendall(packed)
                 except OSError as error:
-                    # Nothing reached the server (the connection died while idle): retry
-                    # on a new one.
-                    if attempt == CONNECT_ATTEMPTS:
+                    # The connection died while idle. One command, cut off, never ran:
+                    # retry it on a new connection. Of a pipeline, the whole commands
+                    # that got through may have run: raise.
+                    if attempt == CONNECT_ATTEMPTS or count > 1:
                         raise redis.ConnectionError(f"sending to Redis: {error}") from error
                     continue
                 replies = self._read(connection, count)
@@ -172,7 +174,7 @@ class WireConnections:
         sock = connection._sock
         buffer = parser._buffer
         replies: list[Any] = []
-        push_type = getattr(hiredis, "PushNotification", None)
+        push_type = _PUSH_TYPE
         while len(replies) < count:
             reply = reader.gets()
             if reply is NOT_ENOUGH_DATA:

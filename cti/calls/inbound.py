@@ -104,7 +104,6 @@ class InboundCallHandler:
         self._recorded_ms: str | None = None
         self._bridge_lock = gevent.lock.Semaphore()
         # Set when the daemon stops while the call is still up (see _finish).
-        self.stopping = False
         self.let_go = False
 
     # -- bookkeeping ------------------------------------------------------------------
@@ -167,7 +166,7 @@ class InboundCallHandler:
             # The daemon is stopping and lets go of the call (OutboundServer.let_go): the
             # switch takes the caller on to the failover ring group, or, in a conversation,
             # the next leader adopts it.
-            self.stopping = self.let_go = True
+            self.let_go = True
             raise
         except ChannelHangup:
             self.hangup_by = self.hangup_by or "caller"
@@ -728,7 +727,7 @@ class InboundCallHandler:
                 services.switch_api(f"conference {self.room} kick all")
             except EslError:
                 pass
-        if call.recording_path and not self.stopping:
+        if call.recording_path and not self.let_go:
             # The recording is whole only once the switch has closed it (its length counts);
             # a stopping daemon does not wait (the file's own length is measured).
             complete = self.session.wait_hangup_complete(RECORDING_CLOSE_SECONDS)
