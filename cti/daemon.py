@@ -40,7 +40,7 @@ from cti.esl.outbound import OutboundServer, OutboundSession
 from cti.esl.protocol import ConnectionLost
 from cti.facts import FactWriter
 from cti.lease import LeaderLease
-from cti.legs import LegRecorder
+from cti.legs import CALL_VARIABLE, LegRecorder
 from cti.notify import BatchingRedis, LiveNotifier
 from cti.recovery import Recovery
 from cti.services import AcdPort, CallServices, DaemonSettings, IvrRuntime
@@ -212,7 +212,7 @@ class Daemon:
         hung up."""
         leg = event.unique_id or ""
         self.services.callbacks.on_hangup(leg, event.hangup_cause or "NORMAL_CLEARING")
-        handler = self.services.calls.find_by_leg(leg)
+        handler = self.services.calls.find_by_leg(leg, event.variable(CALL_VARIABLE) or "")
         if handler is not None and leg != handler.call.uuid:
             try:
                 handler.on_leg_hangup(leg)

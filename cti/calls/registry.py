@@ -28,14 +28,19 @@ class ActiveCalls:
     def get(self, uuid: str) -> InboundCallHandler | None:
         return self._handlers.get(uuid)
 
-    def find_by_leg(self, leg_uuid: str) -> InboundCallHandler | None:
-        """The call a leg belongs to: the caller's own uuid or an agent/consult leg."""
+    def find_by_leg(self, leg_uuid: str, call_uuid: str = "") -> InboundCallHandler | None:
+        """The call a leg belongs to: the caller's own uuid, or an agent or consulted leg.
+
+        ``call_uuid`` is the call the leg is tagged with (``cc_call_uuid``, set on every leg
+        the daemon creates): one lookup, however many calls are live. An untagged leg that
+        is no caller's is none of ours.
+        """
         handler = self._handlers.get(leg_uuid)
         if handler is not None:
             return handler
-        for candidate in self._handlers.values():
-            if leg_uuid in candidate.leg_uuids():
-                return candidate
+        handler = self._handlers.get(call_uuid) if call_uuid else None
+        if handler is not None and leg_uuid in handler.leg_uuids():
+            return handler
         return None
 
     def find_by_agent(self, agent_id: int) -> InboundCallHandler | None:
