@@ -37,6 +37,8 @@ from redis.client import EMPTY_RESPONSE, NEVER_DECODE, Pipeline
 from redis.exceptions import ResponseError
 from redis.utils import HIREDIS_AVAILABLE
 
+from cti.sockio import send_all
+
 logger = logging.getLogger(__name__)
 
 # The operating system's poll, even when gevent has patched the select module: a readiness
@@ -152,7 +154,7 @@ class WireConnections:
             healthy = False
             try:
                 try:
-                    connection._sock.sendall(packed)
+                    send_all(connection._sock, packed)
                 except OSError as error:
                     # The connection died while idle. One command, cut off, never ran:
                     # retry it on a new connection. Of a pipeline, the whole commands

@@ -21,6 +21,7 @@ from greenswitch.esl import NotConnectedError
 
 from cti.esl.events import Event, EventParseError, parse_event
 from cti.esl.frames import Frame, FrameParser, ParserStats
+from cti.sockio import send_all
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +188,7 @@ class FrameProtocolMixin:
         with self._send_lock:
             self._commands_sent.extend(results)
             try:
-                self.sock.sendall(message.encode("utf-8"))
+                send_all(self.sock, message.encode("utf-8"))
             except OSError as error:
                 self.close()
                 raise ConnectionLost(str(error)) from error

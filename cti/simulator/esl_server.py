@@ -17,6 +17,7 @@ import gevent.socket
 from cti.simulator import wire
 from cti.simulator.channel import Channel
 from cti.simulator.events import SwitchEvent, random_uuid
+from cti.sockio import send_all
 
 if TYPE_CHECKING:
     from cti.simulator.api import ApiCommands
@@ -146,11 +147,7 @@ class Listener:
 
     def _send(self, data: bytes) -> None:
         try:
-            # One send() usually takes it all; sendall() (a getsockopt each time, in gevent)
-            # only for the rest.
-            sent = self.sock.send(data)
-            if sent < len(data):
-                self.sock.sendall(memoryview(data)[sent:])
+            send_all(self.sock, data)
         except OSError:
             self.running = False
 
