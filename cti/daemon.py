@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ from cti.esl.inbound import InboundClient
 from cti.esl.outbound import OutboundServer, OutboundSession
 from cti.esl.protocol import ConnectionLost
 from cti.facts import FactWriter
+from cti.handover import ACCEPTING_KEY, Handover
 from cti.lease import LeaderLease
 from cti.legs import CALL_VARIABLE, LegRecorder
 from cti.notify import BatchingRedis, LiveNotifier
@@ -129,6 +131,9 @@ class Daemon:
         self.services.acd.callbacks = self.services.callbacks
         self.control = CallControl(self.services, self._api)
         self.recovery = Recovery(self.services, self._api)
+        self.handover = Handover(
+            self.services, self.recovery, self._api, options.settings.node_name
+        )
         self.commands = CommandServer(self.redis, consumer=options.settings.node_name)
         self.control.register_all(self.commands)
         self.outbound = OutboundServer(
@@ -144,6 +149,7 @@ class Daemon:
         self.leading = gevent.event.Event()
         self._greenlets: list[gevent.Greenlet] = []
         self._leader_greenlets: list[gevent.Greenlet] = []
+        self._lease_greenlet: gevent.Greenlet | None = None
         self._watchers: list = []
         for client in self.switches:
             client.on_connect(self._switch_connected)
@@ -240,6 +246,8 @@ class Daemon:
         self.leading.set()
         self._resync()
         self.outbound.start()
+        # A stopping leader waits for this before it hands its callers over.
+        self.redis.set(ACCEPTING_KEY, self.options.settings.node_name)
         self._leader_greenlets = [
             gevent.spawn(self.commands.serve, self.stopping),
             gevent.spawn(self._tick_loop),
@@ -249,6 +257,11 @@ class Daemon:
         logger.warning("%s no longer leads", self.options.settings.node_name)
         self.leading.clear()
         self.outbound.stop(timeout=1)
+        try:
+            if self.redis.get(ACCEPTING_KEY) == self.options.settings.node_name:
+                self.redis.delete(ACCEPTING_KEY)
+        except redis.ConnectionError:
+            pass
         gevent.killall(self._leader_greenlets, block=False)
         self._leader_greenlets = []
 
@@ -276,18 +289,37 @@ class Daemon:
         self._greenlets.append(gevent.spawn(self.reader.watch, None, self.stopping))
         for client in self.switches:
             client.start()
-        self._greenlets.append(
-            gevent.spawn(self.lease.run, self.stopping, self._elected, self._deposed, gevent.sleep)
+        # Not ``stopping``: a stopping leader keeps the lease until its calls are marked for
+        # the next one (``stop`` ends this greenlet, then releases the lease).
+        self._lease_greenlet = gevent.spawn(
+            self.lease.run, gevent.event.Event(), self._elected, self._deposed, gevent.sleep
         )
+        self._greenlets.append(self._lease_greenlet)
 
     def stop(self) -> None:
-        self.stopping.set()
-        if self.leading.is_set():
+        leading = self.leading.is_set()
+        if leading:
+            # No new calls, no ACD tick, no commands; the lease is still held.
             self._deposed()
+        handed: list = []
+        others = self.lease.others_running(time.time()) if leading else []
+        if others:
+            # Another daemon runs: the IVR and queued callers go to it (cti/handover.py),
+            # marked before the lease is released so its recovery leaves them be.
+            try:
+                handed = self.handover.prepare()
+            except Exception:
+                logger.exception("handover failed: the calls go to the failover group")
+        self.stopping.set()
+        if self._lease_greenlet is not None:
+            gevent.kill(self._lease_greenlet)
+        self.lease.release()
+        self.lease.withdraw()
+        if handed:
+            self.handover.complete(handed)
         # The calls still here are let go, each recording how (a conversation is left for
         # the next leader to adopt; any other call goes to the failover ring group).
         self.outbound.let_go(timeout=STOP_LET_GO_SECONDS)
-        self.lease.release()
         for client in self.switches:
             client.stop()
         gevent.killall(self._greenlets, timeout=2)

@@ -10,6 +10,7 @@ extend or delete the lease a newer leader holds.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import redis
@@ -17,6 +18,9 @@ import redis
 logger = logging.getLogger(__name__)
 
 LEASE_KEY = "cc:leader"
+# Every running daemon, leader or standby: node name -> until when (epoch seconds) it counts
+# as alive. A leader that stops looks here for a standby to hand its callers to.
+NODES_KEY = "cc:nodes"
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -49,6 +53,7 @@ class LeaderLease:
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
         self.is_leader = False
+        self.nodes_key = NODES_KEY if key == LEASE_KEY else key + ":nodes"
 
     def try_acquire(self) -> bool:
         """Take the lease if free, or renew it if held; return whether we lead now."""
@@ -67,6 +72,27 @@ class LeaderLease:
     def holder(self) -> str | None:
         return self._redis.get(self.key)
 
+    def announce(self, now: float) -> None:
+        """Count this daemon among the running ones for the next ``ttl`` seconds."""
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.zadd(self.nodes_key, {self.node_name: now + self.ttl_ms / 1000})
+            pipe.zremrangebyscore(self.nodes_key, "-inf", now)
+            pipe.execute()
+        except redis.ConnectionError:
+            pass  # try_acquire reports Redis trouble
+
+    def withdraw(self) -> None:
+        try:
+            self._redis.zrem(self.nodes_key, self.node_name)
+        except redis.ConnectionError:
+            pass
+
+    def others_running(self, now: float) -> list[str]:
+        """The other daemons that announced themselves within the last ``ttl`` seconds."""
+        alive = self._redis.zrangebyscore(self.nodes_key, now, "+inf")
+        return [name for name in alive if name != self.node_name]
+
     def release(self) -> None:
         if self.is_leader:
             self._release(keys=[self.key], args=[self.node_name])
@@ -81,6 +107,7 @@ class LeaderLease:
     ) -> None:
         """Keep trying/renewing until stopped; call the hooks on each change of role."""
         while not stop_event.is_set():
+            self.announce(time.time())
             was_leader = self.is_leader
             now_leader = self.try_acquire()
             if now_leader and not was_leader:

@@ -21,11 +21,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import gevent
+
 from cti.acd.store import AcdError
 from cti.acd.strategies import AgentStatus
-from cti.calls.inbound import FAILOVER
+from cti.calls.inbound import FAILOVER, HANDOVER_FIELD
 from cti.calls.model import CallState
 from cti.esl.events import ChannelHangupComplete
+from cti.handover import HANDOVER_GRACE_SECONDS
 from cti.notify import CALL_KEY, CALLS_INDEX
 
 if TYPE_CHECKING:
@@ -57,7 +60,8 @@ class Recovery:
         router = services.acd.router
         live = self.live_channels()
         handled = {handler.call.uuid for handler in services.calls}
-        counts = {"closed": 0, "adopted": 0, "released": 0, "dequeued": 0}
+        counts = {"closed": 0, "adopted": 0, "released": 0, "dequeued": 0, "awaited": 0}
+        awaited: list[str] = []
 
         for call_uuid in redis.smembers(CALLS_INDEX):
             if call_uuid in handled or call_uuid in self.adopted:
@@ -77,16 +81,20 @@ class Recovery:
                 fields.get("state"),
                 "up" if call_uuid in live else "gone",
             )
-            if call_uuid in live and self._in_conversation(fields, call_uuid):
+            if fields.get(HANDOVER_FIELD) and call_uuid in live:
+                # On its way from a stopping leader (cti/handover.py): its caller connects.
+                awaited.append(call_uuid)
+                counts["awaited"] += 1
+            elif call_uuid in live and self._in_conversation(fields, call_uuid):
                 self._adopt(call_uuid, fields)
                 counts["adopted"] += 1
             elif call_uuid in live or agent_leg in live:
                 # Up but not in conversation: the old daemon's socket closed, so the switch
                 # sent the caller to the failover ring group; it is no longer ours.
-                self._close(call_uuid, fields, FAILOVER)
+                self.close(call_uuid, fields, FAILOVER)
                 counts["closed"] += 1
             else:
-                self._close(call_uuid, fields, "")
+                self.close(call_uuid, fields, "")
                 counts["closed"] += 1
 
         for agent_id_text in redis.smembers(f"{router.store.prefix}agents:logged_in"):
@@ -115,8 +123,32 @@ class Recovery:
                 if call_uuid not in handled:
                     services.acd.remove(call_uuid)
                     counts["dequeued"] += 1
+        if awaited:
+            gevent.spawn_later(HANDOVER_GRACE_SECONDS, self.expire_handovers, awaited)
         logger.warning("recovery: %s", counts)
         return counts
+
+    def expire_handovers(self, call_uuids: list[str]) -> int:
+        """Close the handed-over calls whose caller never reached us (as failover while the
+        channel is up); returns how many."""
+        services = self.services
+        handled = {handler.call.uuid for handler in services.calls}
+        try:
+            live = self.live_channels()
+        except Exception:
+            logger.exception("recovery: cannot list channels; handovers kept")
+            return 0
+        closed = 0
+        for call_uuid in call_uuids:
+            if call_uuid in handled:
+                continue
+            fields = services.redis.hgetall(CALL_KEY + call_uuid)
+            if not fields.get(HANDOVER_FIELD):
+                continue  # taken up (the mark is gone) or closed meanwhile
+            logger.warning("recovery: handed-over call %s never arrived", call_uuid)
+            self.close(call_uuid, fields, FAILOVER if call_uuid in live else "")
+            closed += 1
+        return closed
 
     def _in_conversation(self, fields: dict[str, str], call_uuid: str) -> bool:
         """Bridged by the live record, or by the ACD (the daemon may die in between)."""
@@ -151,11 +183,9 @@ class Recovery:
         hangup_by = "caller" if event.unique_id == call_uuid else "agent"
         # The recording is on the caller's channel: its length is known when that one ends.
         record_ms = event.variable("record_ms") if event.unique_id == call_uuid else None
-        self._close(
-            call_uuid, fields, hangup_by, event.hangup_cause or "NORMAL_CLEARING", record_ms
-        )
+        self.close(call_uuid, fields, hangup_by, event.hangup_cause or "NORMAL_CLEARING", record_ms)
 
-    def _close(
+    def close(
         self,
         call_uuid: str,
         fields: dict[str, str],

@@ -14,6 +14,7 @@ it up, never by just closing.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid as uuid_module
@@ -30,6 +31,7 @@ from cti.esl.events import ChannelBridge, ChannelUnbridge, Dtmf
 from cti.esl.outbound import ChannelHangup, OutboundSession
 from cti.esl.protocol import EslError
 from cti.legs import leg_variables
+from cti.notify import CALL_KEY
 from cti.services import recording_path
 
 if TYPE_CHECKING:
@@ -48,6 +50,11 @@ RECORDING_CLOSE_SECONDS = 5.0
 FAILOVER = "failover"
 # States in which the caller talks with somebody through the switch.
 CONVERSATION_STATES = frozenset({S.BRIDGED, S.HELD, S.TRANSFERRING, S.CONFERENCE})
+# States in which a stopping leader hands the call to the next one (cti/handover.py).
+HANDOVER_STATES = frozenset({S.IVR, S.QUEUED})
+# The channel variable and the live record's field of a handed-over call (cti/handover.py).
+HANDOVER_VARIABLE = "cc_handover"
+HANDOVER_FIELD = "handover"
 
 # FreeSWITCH causes of a failed offer -> how the ACD counts it.
 FAILED_OFFER_KINDS = {
@@ -105,6 +112,17 @@ class InboundCallHandler:
         self._bridge_lock = gevent.lock.Semaphore()
         # Set when the daemon stops while the call is still up (see _finish).
         self.let_go = False
+        # The greenlet running the call, once it runs.
+        self.greenlet: gevent.Greenlet | None = None
+        # A stopping leader hands the call over (cti/handover.py): asked, then done.
+        self.handing_over = False
+        self.handed_over = False
+        # Set once _finish has run.
+        self.finished = gevent.event.Event()
+        # The routing hints the call entered its queue with (kept for a handover).
+        self.queue_hints: dict[str, Any] = {}
+        # The daemon that handed this call over to us, if one did.
+        self.handed_over_by = data.variable(HANDOVER_VARIABLE) or ""
 
     # -- bookkeeping ------------------------------------------------------------------
     @property
@@ -135,16 +153,20 @@ class InboundCallHandler:
     def run(self) -> None:
         services = self.services
         call = self.call
+        self.greenlet = gevent.getcurrent()
         self.wake = services.calls.add(call.uuid, self)
-        services.facts.call_started(
-            call_uuid=call.uuid,
-            direction="inbound",
-            caller=call.caller_number,
-            callee=call.destination_number,
-            did=call.destination_number,
-            node=services.settings.node_name,
-            at=call.started_at,
-        )
+        # A call another daemon handed over goes on where it was; any other call starts.
+        resumed = self._take_over() if self.handed_over_by else None
+        if resumed is None:
+            services.facts.call_started(
+                call_uuid=call.uuid,
+                direction="inbound",
+                caller=call.caller_number,
+                callee=call.destination_number,
+                did=call.destination_number,
+                node=services.settings.node_name,
+                at=call.started_at,
+            )
         try:
             # The pump acts on these only; the switch is asked for no other kinds.
             self.session.subscribe({"DTMF", "CHANNEL_BRIDGE"}, linger=True)
@@ -154,7 +176,10 @@ class InboundCallHandler:
             self.session.execute_many(
                 [("multiset", "hangup_after_bridge=false continue_on_fail=true"), ("answer", "")]
             )
-            call.answered_at = time.time()
+            call.answered_at = call.answered_at or time.time()
+            if resumed and resumed.get("kind") == "queue":
+                self._follow(resumed)
+                return
             did = services.config().dids_by_number.get(call.destination_number)
             if did is not None:
                 call.flow = did["flow"]
@@ -175,7 +200,52 @@ class InboundCallHandler:
         except Exception:
             logger.exception("call %s: handler failed", call.uuid)
         finally:
-            self._finish()
+            try:
+                self._finish()
+            finally:
+                self.finished.set()
+
+    def _take_over(self) -> dict[str, Any] | None:
+        """The state another daemon handed this call over in (its live record): the call's
+        times and IVR input restored, and where it goes on: its queue (``resumed``) for a
+        queued call, None to start as a new call (the record is gone) or an {} for the IVR
+        from the top."""
+        services = self.services
+        call = self.call
+        key = CALL_KEY + call.uuid
+        fields = services.redis.hgetall(key)
+        marked = fields.get(HANDOVER_FIELD) if fields else None
+        if not marked:
+            logger.warning(
+                "call %s: handed over by %s but not marked", call.uuid, self.handed_over_by
+            )
+            return None
+        services.redis.hdel(key, HANDOVER_FIELD)
+        try:
+            state = json.loads(marked)
+        except ValueError:
+            state = {}
+        call.started_at = float(fields.get("started_at") or call.started_at)
+        call.answered_at = float(fields["answered_at"]) if fields.get("answered_at") else None
+        call.flow = fields.get("flow") or None
+        call.language = fields.get("language") or call.language
+        call.digits = dict(state.get("digits") or {})
+        call.variables = dict(state.get("variables") or {})
+        call.ivr_nodes = list(state.get("ivr_nodes") or [])
+        call.vip_level = int(state.get("vip_level") or 0)
+        if state.get("customer_id") is not None:
+            call.customer_id = int(state["customer_id"])
+        logger.warning(
+            "call %s: taken over from %s in state %s",
+            call.uuid,
+            self.handed_over_by,
+            fields.get("state"),
+        )
+        queue = fields.get("queue")
+        if fields.get("state") == S.QUEUED.value and queue and fields.get("queued_at"):
+            call.queued_at = float(fields["queued_at"])
+            return {**(state.get("hints") or {}), "kind": "queue", "queue": queue, "resumed": True}
+        return {}
 
     def _follow(self, outcome: dict[str, Any]) -> None:
         """Act on where the IVR (or an overflow, or a transfer) sent the call."""
@@ -226,8 +296,13 @@ class InboundCallHandler:
             logger.error("call %s: unknown queue %s", self.call.uuid, queue_code)
             return {"kind": "hangup", "prompt": self.prompt("system_busy")}
         call = self.call
+        # A call handed over by a stopping daemon keeps its place: same arrival, same deadline.
+        resumed = bool(hints.get("resumed")) and call.queued_at is not None
+        self.queue_hints = {k: v for k, v in hints.items() if k != "resumed"}
         call.queue = queue_code
-        call.queued_at = time.time()
+        if not resumed:
+            call.queued_at = time.time()
+        assert call.queued_at is not None
         with services.batch():
             # The caller's card (owner agent, VIP level) shapes the routing, and pops on the
             # desk.
@@ -238,17 +313,22 @@ class InboundCallHandler:
             # The reservation script's position: a reserved call no longer waits (1).
             position = decision.position or 1
             call.queue_position = position
-            services.facts.queue_entered(
-                call_uuid=call.uuid, queue=queue_code, position=position, entered_at=call.queued_at
-            )
+            if not resumed:
+                services.facts.queue_entered(
+                    call_uuid=call.uuid,
+                    queue=queue_code,
+                    position=position,
+                    entered_at=call.queued_at,
+                )
             services.acd.queue_changed(queue_code, decision.stats)
+            greeting = None if resumed else queue.get("greeting_prompt")
             # An agent is already reserved and no greeting comes first: the offer's live
             # updates go with the entry's.
             dial = None
-            if reservation and not queue.get("greeting_prompt"):
+            if reservation and not greeting:
                 dial = self._prepare_offer(reservation, queue)
-        if queue.get("greeting_prompt"):
-            self.play(queue["greeting_prompt"])
+        if greeting:
+            self.play(greeting)
         deadline = call.queued_at + queue["max_wait_seconds"]
         next_announcement = time.time() + queue["announce_interval_seconds"]
         music: gevent.Greenlet | None = None
@@ -716,6 +796,17 @@ class InboundCallHandler:
     def _finish(self) -> None:
         services = self.services
         call = self.call
+        if self.handing_over:
+            if self.let_go and call.state in HANDOVER_STATES and not self.session.hung_up:
+                # The stopping leader sends the call on to the next (cti/handover.py): the
+                # socket stays open until the switch has it, and nothing is closed here.
+                self.handed_over = True
+                self.session.keep_open = True
+                services.calls.remove(call.uuid)
+                if self._pump is not None:
+                    self._pump.kill(block=False)
+                return
+            self.handing_over = False
         if self.let_go and call.state in CONVERSATION_STATES:
             # Nothing to close: the conversation goes on in the switch and the next leader
             # adopts it from the live call (its CDR, recording and wrap-up included).

@@ -108,6 +108,10 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
         # The legs this channel was bridged to, in the order the switch said so (the reader
         # notes them at once; a consumer's own greenlet may see the events later).
         self.bridged_legs: list[str] = []
+        # Kept open when its handler ends (a call handed to another daemon) until
+        # ``released`` is set, once the switch has moved the call on.
+        self.keep_open = False
+        self.released = gevent.event.Event()
         self._hangup_completed = gevent.event.Event()
         self._events: gevent.queue.Queue = gevent.queue.Queue(maxsize=queue_size)
         self._pending: dict[str, AsyncResult] = {}
@@ -360,6 +364,10 @@ def _sendmsg_execute(
     return "\n".join(lines), body
 
 
+# How long a session kept open for a handover may wait to be released.
+KEEP_OPEN_SECONDS = 30.0
+
+
 class OutboundServer:
     """gevent StreamServer for the dialplan's ``socket host:port async full``.
 
@@ -434,6 +442,10 @@ class OutboundServer:
             self.failed += 1
             logger.exception("outbound session handler failed")
         finally:
+            if session.keep_open:
+                # The server closes the socket when this returns, and FreeSWITCH would take
+                # the call to the failover group.
+                session.released.wait(KEEP_OPEN_SECONDS)
             session.exit()
             self.sessions.discard(session)
             self._handlers.discard(handler)

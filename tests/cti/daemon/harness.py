@@ -129,12 +129,15 @@ class DaemonProcess:
             self.process.kill()
             self.process.wait(5)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM, and wait for the process to end. The wait lets the simulator (greenlets of
+        this process) go on: a stopping daemon still talks to the switch."""
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
+            deadline = time.monotonic() + timeout
+            while self.process.poll() is None and time.monotonic() < deadline:
+                gevent.sleep(0.05)
+            if self.process.poll() is None:
                 self.process.kill()
                 self.process.wait(5)
         self._log.close()

@@ -6,6 +6,7 @@ import pytest
 
 from cti.simulator.parties import SimulatedCaller
 from cti.simulator.simulator import SwitchSimulator
+from telephony import models as m
 from tests.cti.daemon.harness import DaemonProcess, render_public_dialplan, wait_for
 from tests.cti.daemon.test_inbound_path import configure
 
@@ -123,6 +124,117 @@ def test_a_queued_caller_whose_daemon_ends_is_handed_to_the_ring_group_not_aband
     # The caller was not dropped: the failover group rings.
     wait_for(lambda: ring_group.channels, 10, what="the ring group to ring")
     assert not caller.hung_up.is_set()
+
+
+def test_a_stopping_leader_hands_its_queued_callers_to_the_standby_in_their_places(
+    center, make_user
+):
+    """SIGTERM with a standby running (a planned restart): the waiting callers are not sent to
+    the failover ring group but to the standby, which keeps them in the queue in the order
+    they came, with no second call_started or queue_entered fact."""
+    _queue, users, agents = configure(make_user, agents=1)
+    center.start(dids=DIDS, extensions=["1001"], daemons=2)
+    phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
+    assert center.command("login", users[0].id, ready=False).accepted
+    callers = []
+    for number in ("13800000011", "13800000012"):
+        caller = SimulatedCaller(center.simulator, caller_id_number=number)
+        caller.dial("12329", context="public")
+        center.wait_call_state(caller.uuid, "queued")
+        callers.append(caller)
+    live = [center.redis.hgetall(f"cc:live:call:{c.uuid}") for c in callers]
+    entered = {record["uuid"]: record["queued_at"] for record in live}
+    started = {record["uuid"]: float(record["started_at"]) for record in live}
+    leader = center.leader()
+    standby = next(d for d in center.daemons if d is not leader)
+    wait_for(lambda: standby.node in center.redis.zrange("cc:nodes", 0, -1), what="the standby up")
+
+    leader.stop()
+    assert "handed over to " + standby.node in leader.log(), center.logs()
+    for caller in callers:
+        wait_for(
+            lambda caller=caller: f"{caller.uuid}: taken over from {leader.node}" in standby.log(),
+            10,
+            what="the standby to take the caller up\n" + center.logs(),
+        )
+        center.wait_call_state(caller.uuid, "queued")
+        assert center.redis.hget(f"cc:live:call:{caller.uuid}", "queued_at") == entered[caller.uuid]
+        assert not caller.hung_up.is_set()
+    assert not phone.channels, "a caller reached the failover ring group"
+    assert not center.facts("queue_exited") and not center.facts("call_ended")
+
+    # The first to come is the first served, by the new leader.
+    assert center.command("ready", users[0].id).accepted
+    wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="answered")
+    assert center.redis.hget(f"cc:agent:{agents[0].id}", "call") == callers[0].uuid
+    assert sorted(f["call_uuid"] for f in center.facts("call_started")) == sorted(entered)
+    assert sorted(f["call_uuid"] for f in center.facts("queue_entered")) == sorted(entered)
+    (exit_,) = wait_for(lambda: center.facts("queue_exited"), 10, what="the queue exit")
+    assert (exit_["call_uuid"], exit_["outcome"]) == (callers[0].uuid, "answered")
+    for caller in callers:
+        caller.hangup()
+    cdrs = wait_for(
+        lambda: len(center.facts("call_ended")) == 2 and center.facts("call_ended"), 20, what="CDRs"
+    )
+    assert {cdr["node"] for cdr in cdrs} == {standby.node}
+    assert not any(cdr["hangup_by"] == "failover" for cdr in cdrs)
+    for cdr in cdrs:
+        assert cdr["started_at"] == pytest.approx(started[cdr["call_uuid"]])
+
+
+def test_a_caller_in_the_ivr_when_the_leader_stops_hears_the_menu_again_from_the_standby(
+    center, make_user
+):
+    from ivr.services import save_flow_version
+    from ivr.snapshot import publish_flow_snapshot
+
+    _queue, users, agents = configure(make_user, agents=1)
+    menu = {"type": "menu", "prompts": ["main_menu"], "invalid_prompts": ["main_menu"]}
+    save_flow_version(
+        {
+            "format": 1,
+            "code": "handover_menu",
+            "name": "handover menu",
+            "start": "menu",
+            "nodes": {
+                "menu": {
+                    **menu,
+                    "tries": 3,
+                    "timeout": 30,
+                    "options": {"0": "agent"},
+                    "failure": "failed",
+                },
+                "agent": {"type": "queue", "queue": "hotline"},
+                "failed": {"type": "hangup", "prompts": ["main_menu"], "reason": "failed"},
+            },
+        }
+    )
+    publish_flow_snapshot()
+    did = m.DID.objects.get(number="12329")
+    did.flow = "handover_menu"
+    did.save()
+    center.start(dids=DIDS, extensions=["1001"], daemons=2)
+    phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
+    assert center.command("login", users[0].id, ready=True).accepted
+    leader = center.leader()
+    standby = next(d for d in center.daemons if d is not leader)
+    wait_for(lambda: standby.node in center.redis.zrange("cc:nodes", 0, -1), what="the standby up")
+    caller = SimulatedCaller(center.simulator, caller_id_number="13800000013")
+    caller.dial("12329", context="public")
+    center.wait_call_state(caller.uuid, "ivr")
+
+    leader.stop()
+    assert "1 calls handed over to " + standby.node in leader.log(), center.logs()
+    # The new leader plays the menu again; the caller chooses an agent there.
+    caller.when(lambda: caller.press("0"), prompt="main_menu", delay=0.2)
+    wait_for(
+        lambda: center.agent_status(agents[0].id) == "talking",
+        20,
+        what="the caller to reach the agent through the standby\n" + center.logs(),
+    )
+    assert center.redis.hget(f"cc:agent:{agents[0].id}", "call") == caller.uuid
+    assert phone.channels and not caller.hung_up.is_set()
+    assert len(center.facts("call_started")) == 1
 
 
 def test_calls_reach_the_ring_group_when_no_daemon_answers(tmp_path):

@@ -1,0 +1,169 @@
+"""A stopping leader hands its IVR and queued callers to the next leader.
+
+Without this, the callers a daemon holds in its IVR or a queue when it stops (SIGTERM, as
+for an upgrade) reach the failover ring group: the socket closes and FreeSWITCH runs the
+dialplan's next action. When another daemon is running, the stopping leader does this instead:
+
+1. ``prepare`` (the lease still held): the handlers of calls in the IVR or a queue end,
+   leaving their call as it is and their socket open; each call's live record is marked
+   ``handover`` (the stopping node and what the next daemon needs: the queue's routing hints,
+   the IVR digits and variables), and the call leaves the ACD queues, so nobody reserves an
+   agent for a call no daemon holds. The next leader's recovery leaves marked calls be.
+2. The lease is released (by the daemon).
+3. ``complete``: once another daemon leads and accepts calls (it writes ``cc:accepting``), each
+   call gets the channel variable ``cc_handover`` and is sent back through its own dialplan
+   extension (``uuid_transfer``): the ``socket`` application connects it to the new leader,
+   whose handler takes it up where it was (see ``InboundCallHandler.run``). A queued caller
+   waits in the same queue at the same place: same arrival time, same priority, the same
+   deadline, and no second call_started or queue_entered fact. An IVR caller starts the
+   flow again.
+
+With no daemon accepting within ``HANDOVER_WAIT_SECONDS``, or a transfer the switch refuses,
+the call is closed as before: the socket closes, the caller reaches the failover ring group,
+and the CDR and the queue exit say ``failover``. A marked call that never reaches the new
+leader is closed by its recovery after ``HANDOVER_GRACE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import gevent
+
+from cti.calls.inbound import FAILOVER, HANDOVER_FIELD, HANDOVER_STATES, HANDOVER_VARIABLE
+from cti.calls.model import CallState
+from cti.esl.protocol import EslError
+from cti.lease import LEASE_KEY
+from cti.notify import CALL_KEY
+
+if TYPE_CHECKING:
+    from cti.calls.inbound import InboundCallHandler
+    from cti.recovery import Recovery
+    from cti.services import CallServices
+
+logger = logging.getLogger(__name__)
+
+# The leader that accepts calls on its socket now (set once it listens).
+ACCEPTING_KEY = "cc:accepting"
+# How long a stopping leader waits for another daemon to accept calls.
+HANDOVER_WAIT_SECONDS = 5.0
+# How long the new leader keeps a marked call's record for its caller to arrive.
+HANDOVER_GRACE_SECONDS = 30.0
+# How long the handlers may take to end.
+HANDLERS_END_SECONDS = 5.0
+
+
+def handover_payload(handler: InboundCallHandler, node: str) -> str:
+    call = handler.call
+    return json.dumps(
+        {
+            "node": node,
+            "hints": {k: v for k, v in handler.queue_hints.items() if k not in ("kind", "queue")},
+            "digits": call.digits,
+            "variables": call.variables,
+            "ivr_nodes": call.ivr_nodes,
+            "customer_id": call.customer_id,
+            "vip_level": call.vip_level,
+        },
+        default=str,
+    )
+
+
+class Handover:
+    def __init__(
+        self,
+        services: CallServices,
+        recovery: Recovery,
+        api: Callable[[str], str],
+        node: str,
+    ) -> None:
+        self.services = services
+        self.recovery = recovery
+        self.api = api
+        self.node = node
+
+    def prepare(self) -> list[InboundCallHandler]:
+        """End the handlers of IVR and queued calls (sockets kept open), mark the calls and
+        take them out of the ACD; returns the handlers whose calls are to be handed over."""
+        services = self.services
+        handlers = [h for h in services.calls if h.call.state in HANDOVER_STATES]
+        if not handlers:
+            return []
+        for handler in handlers:
+            handler.handing_over = True
+        # Each handler ends where it is (GreenletExit); its greenlet then holds the socket
+        # open until ``complete`` releases it.
+        gevent.killall([h.greenlet for h in handlers if h.greenlet is not None], block=False)
+        gevent.wait([h.finished for h in handlers], timeout=HANDLERS_END_SECONDS)
+        # A handler that moved on (an agent answered, the caller hung up) closed its call
+        # the usual way instead.
+        kept = [h for h in handlers if h.handed_over]
+        with services.batch():
+            for handler in kept:
+                services.redis.hset(
+                    CALL_KEY + handler.call.uuid,
+                    HANDOVER_FIELD,
+                    handover_payload(handler, self.node),
+                )
+        for handler in kept:
+            if handler.call.state is CallState.QUEUED:
+                services.acd.remove(handler.call.uuid)
+        logger.warning("handing %d calls over to the next leader", len(kept))
+        return kept
+
+    def next_leader(self, timeout: float = HANDOVER_WAIT_SECONDS) -> str | None:
+        """The other daemon that leads and accepts calls, once it does (None on timeout)."""
+        redis = self.services.redis
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            accepting = redis.get(ACCEPTING_KEY)
+            if accepting and accepting != self.node and redis.get(LEASE_KEY) == accepting:
+                return accepting
+            gevent.sleep(0.05)
+        return None
+
+    def complete(self, handlers: list[InboundCallHandler]) -> int:
+        """Send each call to the next leader, or to the failover group when none accepts;
+        returns how many went to the next leader."""
+        leader = self.next_leader() if handlers else None
+        if handlers and leader is None:
+            logger.error("no other daemon accepts calls: %d callers go to failover", len(handlers))
+        sent = 0
+        for handler in handlers:
+            if leader is not None and self._transfer(handler):
+                sent += 1
+            else:
+                self._close(handler)
+            handler.session.released.set()
+        if handlers:
+            logger.warning("%d calls handed over to %s", sent, leader)
+        return sent
+
+    def _transfer(self, handler: InboundCallHandler) -> bool:
+        call_uuid = handler.call.uuid
+        data = handler.session.channel_data
+        destination = (data.destination_number if data is not None else "") or ""
+        try:
+            self.api(f"uuid_setvar {call_uuid} {HANDOVER_VARIABLE} {self.node}")
+            reply = self.api(f"uuid_transfer {call_uuid} {destination}")
+        except (EslError, OSError) as error:
+            logger.warning("call %s: not handed over: %s", call_uuid, error)
+            return False
+        if not reply.startswith("+OK"):
+            logger.warning("call %s: not handed over: %s", call_uuid, reply.strip())
+            return False
+        return True
+
+    def _close(self, handler: InboundCallHandler) -> None:
+        """As a stopping daemon closes any call it lets go of (the caller reaches the failover
+        group), from the live record."""
+        call_uuid = handler.call.uuid
+        fields: dict[str, Any] = self.services.redis.hgetall(CALL_KEY + call_uuid)
+        if not fields:
+            return
+        hangup_by = "caller" if handler.session.hung_up else FAILOVER
+        self.recovery.close(call_uuid, fields, hangup_by)
