@@ -807,6 +807,15 @@ class InboundCallHandler:
                     self._pump.kill(block=False)
                 return
             self.handing_over = False
+        if self.let_go and call.state is S.SURVEY and not self.session.hung_up:
+            # Served already: the caller is hung up, not sent to the failover ring group
+            # (which would ring the agents again); the unfinished survey scores nothing.
+            try:
+                self.session.hangup("NORMAL_CLEARING")
+                self.let_go = False
+                self.hangup_by = "system"
+            except (EslError, ChannelHangup):
+                pass
         if self.let_go and call.state in CONVERSATION_STATES:
             # Nothing to close: the conversation goes on in the switch and the next leader
             # adopts it from the live call (its CDR, recording and wrap-up included).

@@ -8,7 +8,7 @@ from cti.simulator.parties import SimulatedCaller
 from cti.simulator.simulator import SwitchSimulator
 from telephony import models as m
 from tests.cti.daemon.harness import DaemonProcess, render_public_dialplan, wait_for
-from tests.cti.daemon.test_inbound_path import configure
+from tests.cti.daemon.test_inbound_path import SurveyCaller, configure
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 
@@ -235,6 +235,28 @@ def test_a_caller_in_the_ivr_when_the_leader_stops_hears_the_menu_again_from_the
     assert center.redis.hget(f"cc:agent:{agents[0].id}", "call") == caller.uuid
     assert phone.channels and not caller.hung_up.is_set()
     assert len(center.facts("call_started")) == 1
+
+
+def test_a_caller_in_the_survey_when_the_daemon_stops_is_hung_up_not_sent_to_the_ring_group(
+    center, make_user
+):
+    _queue, users, agents = configure(make_user, agents=1)
+    center.start(dids=DIDS, extensions=["1001"])
+    phone = center.simulator.add_endpoint("1001", answer_delay=0.5, talk_time=1.0)
+    assert center.command("login", users[0].id, ready=True).accepted
+    # Served, then silent in the survey (the agent hangs up first).
+    caller = SurveyCaller(center.simulator, caller_id_number="13800000014", score="")
+    caller.dial("12329", context="public")
+    center.wait_call_state(caller.uuid, "survey", 30)
+    rings = len(phone.channels)
+
+    center.daemons[0].stop()
+    assert caller.wait_hangup(10), "the served caller was not hung up\n" + center.logs()
+    # The switch ran no failover action for the caller (nor rang the group).
+    assert caller.channel.variables.get("cc_failover") is None
+    assert len(phone.channels) == rings
+    (cdr,) = wait_for(lambda: center.facts("call_ended"), 10, what="the CDR")
+    assert (cdr["hangup_by"], cdr["agent_id"]) == ("system", agents[0].id)
 
 
 def test_calls_reach_the_ring_group_when_no_daemon_answers(tmp_path):
