@@ -48,6 +48,17 @@
       count(state) {
         return this.agents.filter((a) => a.state === state).length;
       },
+      // An agent on a call they dialled is "busy" with the system reason "outbound"
+      // (cti/dialout.py): on a call, as far as the tiles go.
+      onDialledCall(agent) {
+        return agent.state === "busy" && agent.reason === "outbound";
+      },
+      get onCallCount() {
+        return this.agents.filter((a) => a.state === "talking" || a.state === "offered" || this.onDialledCall(a)).length;
+      },
+      get busyOrWrapUpCount() {
+        return this.agents.filter((a) => (a.state === "busy" && !this.onDialledCall(a)) || a.state === "wrap_up").length;
+      },
       stateLabel(state) {
         return text.states[state] || state;
       },
