@@ -95,6 +95,11 @@ class Handover:
             return []
         for handler in handlers:
             handler.handing_over = True
+        # Out of the ACD first, so nobody offers them an agent from now on (ringing agents
+        # are freed; the handlers stop their phones).
+        for handler in handlers:
+            if handler.call.state in (CallState.QUEUED, CallState.OFFERED):
+                services.acd.remove(handler.call.uuid)
         # Each handler ends where it is (GreenletExit); its greenlet then holds the socket
         # open until ``complete`` releases it.
         gevent.killall([h.greenlet for h in handlers if h.greenlet is not None], block=False)
@@ -110,6 +115,7 @@ class Handover:
                     handover_payload(handler, self.node),
                 )
         for handler in kept:
+            # Again: one may have entered its queue from the IVR meanwhile.
             if handler.call.state is CallState.QUEUED:
                 services.acd.remove(handler.call.uuid)
         logger.warning("handing %d calls over to the next leader", len(kept))

@@ -50,8 +50,9 @@ RECORDING_CLOSE_SECONDS = 5.0
 FAILOVER = "failover"
 # States in which the caller talks with somebody through the switch.
 CONVERSATION_STATES = frozenset({S.BRIDGED, S.HELD, S.TRANSFERRING, S.CONFERENCE})
-# States in which a stopping leader hands the call to the next one (cti/handover.py).
-HANDOVER_STATES = frozenset({S.IVR, S.QUEUED})
+# States in which a stopping leader hands the call to the next one (cti/handover.py); an
+# offered call is first queued again (its agents' phones stop ringing).
+HANDOVER_STATES = frozenset({S.IVR, S.QUEUED, S.OFFERED})
 # The channel variable and the live record's field of a handed-over call (cti/handover.py).
 HANDOVER_VARIABLE = "cc_handover"
 HANDOVER_FIELD = "handover"
@@ -537,6 +538,29 @@ class InboundCallHandler:
             return "failed"
         return "connected"
 
+    def _withdraw_offer(self) -> None:
+        """A stopping leader hands over a call whose agents' phones ring: they stop ringing,
+        the agents are free again, and the call is queued as before the offer. An agent
+        who answers meanwhile keeps the call (a conversation, left for adoption)."""
+        if self._pump is not None:
+            self._pump.kill()
+        self._settle_bridge()
+        offer = self.offer
+        if self.call.state is not S.OFFERED or offer is None:
+            return
+        for leg in offer.legs.values():
+            try:
+                self.services.switch_api(f"uuid_kill {leg} ORIGINATOR_CANCEL")
+            except EslError:
+                pass
+        try:
+            # Usually moot: the handover took the call out of the ACD, which freed them.
+            self._offer_cancelled(reason="handover")
+        except AcdError:
+            self.offer = None
+            self.call.agent_id = self.call.agent_leg_uuid = None
+        self._move(S.QUEUED)
+
     def _offer_cancelled(self, reason: str) -> None:
         offer = self.offer
         if offer is None or offer.answered_by is not None:
@@ -797,7 +821,9 @@ class InboundCallHandler:
         services = self.services
         call = self.call
         if self.handing_over:
-            if self.let_go and call.state in HANDOVER_STATES and not self.session.hung_up:
+            if self.let_go and call.state is S.OFFERED and not self.session.hung_up:
+                self._withdraw_offer()
+            if self.let_go and call.state in (S.IVR, S.QUEUED) and not self.session.hung_up:
                 # The stopping leader sends the call on to the next (cti/handover.py): the
                 # socket stays open until the switch has it, and nothing is closed here.
                 self.handed_over = True

@@ -182,6 +182,43 @@ def test_a_stopping_leader_hands_its_queued_callers_to_the_standby_in_their_plac
         assert cdr["started_at"] == pytest.approx(started[cdr["call_uuid"]])
 
 
+def test_a_caller_whose_agent_rings_when_the_leader_stops_is_offered_again_by_the_standby(
+    center, make_user
+):
+    _queue, users, agents = configure(make_user, agents=1)
+    queue = m.Queue.objects.get(code="hotline")
+    queue.ring_timeout_seconds = 120
+    queue.save()
+    center.start(dids=DIDS, extensions=["1001"], daemons=2)
+    phone = center.simulator.add_endpoint("1001", mode="no_answer")
+    assert center.command("login", users[0].id, ready=True).accepted
+    leader = center.leader()
+    standby = next(d for d in center.daemons if d is not leader)
+    wait_for(lambda: standby.node in center.redis.zrange("cc:nodes", 0, -1), what="the standby up")
+    wait_for(lambda: center.redis.get("cc:config:version"), what="the configuration")
+    caller = SimulatedCaller(center.simulator, caller_id_number="13800000015")
+    caller.dial("12329", context="public")
+    center.wait_call_state(caller.uuid, "offered")
+    wait_for(lambda: phone.channels, what="the agent's phone to ring")
+    first_ring = phone.channels[0]
+
+    leader.stop()
+    assert "1 calls handed over to " + standby.node in leader.log(), center.logs()
+    assert first_ring.down, "the first ring did not stop"
+    # The standby queues the call again and offers it to the agent, free again.
+    wait_for(
+        lambda: phone.channels[-1] is not first_ring and phone.channels[-1].up,
+        20,
+        what="the standby to ring the agent again\n" + center.logs(),
+    )
+    assert f"{caller.uuid}: taken over from {leader.node}" in standby.log()
+    assert center.agent_status(agents[0].id) == "offered"
+    assert center.redis.hget(f"cc:agent:{agents[0].id}", "call") == caller.uuid
+    assert not caller.hung_up.is_set() and caller.channel.variables.get("cc_failover") is None
+    assert not center.facts("queue_exited") and not center.facts("call_ended")
+    assert len(center.facts("queue_entered")) == 1
+
+
 def test_a_caller_in_the_ivr_when_the_leader_stops_hears_the_menu_again_from_the_standby(
     center, make_user
 ):
