@@ -1,14 +1,16 @@
-"""A stopping leader hands its IVR and queued callers to the next leader.
+"""A stopping leader hands its IVR, queued and ringing callers to the next leader.
 
 Without this, the callers a daemon holds in its IVR or a queue when it stops (SIGTERM, as
 for an upgrade) reach the failover ring group: the socket closes and FreeSWITCH runs the
 dialplan's next action. When another daemon is running, the stopping leader does this instead:
 
-1. ``prepare`` (the lease still held): the handlers of calls in the IVR or a queue end,
-   leaving their call as it is and their socket open; each call's live record is marked
-   ``handover`` (the stopping node and what the next daemon needs: the queue's routing hints,
-   the IVR digits and variables), and the call leaves the ACD queues, so nobody reserves an
-   agent for a call no daemon holds. The next leader's recovery leaves marked calls be.
+1. ``prepare`` (the lease still held): the calls in a queue or offered to agents leave the
+   ACD queues, so nobody reserves an agent for a call no daemon will hold (ringing agents
+   are freed, and their phones stop ringing: the call is queued again). The handlers of
+   those calls and of the calls in the IVR end, leaving the call as it is and the socket
+   open; each call's live record is marked ``handover`` (the stopping node and what the
+   next daemon needs: the queue's routing hints, the IVR digits and variables). The next
+   leader's recovery leaves marked calls be.
 2. The lease is released (by the daemon).
 3. ``complete``: once another daemon leads and accepts calls (it writes ``cc:accepting``), each
    call gets the channel variable ``cc_handover`` and is sent back through its own dialplan
@@ -87,8 +89,8 @@ class Handover:
         self.node = node
 
     def prepare(self) -> list[InboundCallHandler]:
-        """End the handlers of IVR and queued calls (sockets kept open), mark the calls and
-        take them out of the ACD; returns the handlers whose calls are to be handed over."""
+        """Take the IVR, queued and offered calls out of the ACD, end their handlers (sockets
+        kept open) and mark the calls; returns the handlers whose calls are handed over."""
         services = self.services
         handlers = [h for h in services.calls if h.call.state in HANDOVER_STATES]
         if not handlers:

@@ -207,10 +207,10 @@ class InboundCallHandler:
                 self.finished.set()
 
     def _take_over(self) -> dict[str, Any] | None:
-        """The state another daemon handed this call over in (its live record): the call's
-        times and IVR input restored, and where it goes on: its queue (``resumed``) for a
-        queued call, None to start as a new call (the record is gone) or an {} for the IVR
-        from the top."""
+        """Take up a call another daemon handed over (cti/handover.py) from its live record:
+        the call's times and IVR input are restored. Returns where it goes on: its queue
+        (with ``resumed``) for a queued call, ``{}`` for the IVR from the top, or None when
+        the record is not marked (the call then starts as a new one)."""
         services = self.services
         call = self.call
         key = CALL_KEY + call.uuid
