@@ -131,9 +131,7 @@ class Daemon:
         self.services.acd.callbacks = self.services.callbacks
         self.control = CallControl(self.services, self._api)
         self.recovery = Recovery(self.services, self._api)
-        self.handover = Handover(
-            self.services, self.recovery, self._api, options.settings.node_name
-        )
+        self.handover = Handover(self.services, self.recovery, options.settings.node_name)
         self.commands = CommandServer(self.redis, consumer=options.settings.node_name)
         self.control.register_all(self.commands)
         self.outbound = OutboundServer(

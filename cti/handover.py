@@ -14,7 +14,8 @@ dialplan's next action. When another daemon is running, the stopping leader does
 2. The lease is released (by the daemon).
 3. ``complete``: once another daemon leads and accepts calls (it writes ``cc:accepting``), each
    call gets the channel variable ``cc_handover`` and is sent back through its own dialplan
-   extension (``uuid_transfer``): the ``socket`` application connects it to the new leader,
+   extension (``transfer``, on its own socket, which then closes): the ``socket``
+   application connects it to the new leader,
    whose handler takes it up where it was (see ``InboundCallHandler.run``). A queued caller
    waits in the same queue at the same place: same arrival time, same priority, the same
    deadline, and no second call_started or queue_entered fact. An IVR caller starts the
@@ -31,14 +32,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import gevent
 
 from cti.calls.inbound import FAILOVER, HANDOVER_FIELD, HANDOVER_STATES, HANDOVER_VARIABLE
 from cti.calls.model import CallState
-from cti.esl.protocol import EslError
 from cti.lease import LEASE_KEY
 from cti.notify import CALL_KEY
 
@@ -80,12 +79,10 @@ class Handover:
         self,
         services: CallServices,
         recovery: Recovery,
-        api: Callable[[str], str],
         node: str,
     ) -> None:
         self.services = services
         self.recovery = recovery
-        self.api = api
         self.node = node
 
     def prepare(self) -> list[InboundCallHandler]:
@@ -152,19 +149,13 @@ class Handover:
         return sent
 
     def _transfer(self, handler: InboundCallHandler) -> bool:
-        call_uuid = handler.call.uuid
+        """Back through the call's own dialplan extension, on its own socket (see
+        ``OutboundSession.transfer_away`` for why not ``uuid_transfer``)."""
         data = handler.session.channel_data
         destination = (data.destination_number if data is not None else "") or ""
-        try:
-            self.api(f"uuid_setvar {call_uuid} {HANDOVER_VARIABLE} {self.node}")
-            reply = self.api(f"uuid_transfer {call_uuid} {destination}")
-        except (EslError, OSError) as error:
-            logger.warning("call %s: not handed over: %s", call_uuid, error)
+        if not destination or handler.session.hung_up:
             return False
-        if not reply.startswith("+OK"):
-            logger.warning("call %s: not handed over: %s", call_uuid, reply.strip())
-            return False
-        return True
+        return handler.session.transfer_away(destination, {HANDOVER_VARIABLE: self.node})
 
     def _close(self, handler: InboundCallHandler) -> None:
         """As a stopping daemon closes any call it lets go of (the caller reaches the failover

@@ -298,6 +298,36 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
     def api(self, command: str, timeout: float | None = None) -> str:
         return super().api(command, timeout)
 
+    def transfer_away(self, destination: str, variables: dict[str, str]) -> bool:
+        """Set ``variables`` on the channel, send it through the dialplan again to
+        ``destination``, and let go of it: one write (``set``... and ``transfer`` as
+        sendmsg, then ``exit``). Returns whether the switch took the transfer.
+
+        Ordered so on purpose: when this connection ends, mod_event_socket clears the
+        channel's CF_CONTROLLED flag, which ends the park of whichever ``socket`` application
+        holds the call. The exit is read right after the queued transfer, long before the
+        transferred call can reach another daemon's socket; the channel runs the transfer
+        either in the park or as the ``socket`` application returns
+        (``switch_ivr_parse_all_events``).
+        """
+        messages = [
+            _sendmsg_execute("set", f"{name}={value}", False, str(uuid.uuid4()))
+            for name, value in variables.items()
+        ]
+        messages.append(_sendmsg_execute("transfer", destination, False, str(uuid.uuid4())))
+        commands = [message for message, _body in messages] + ["exit"]
+        bodies = [body for _message, body in messages] + [None]
+        try:
+            replies = self.send_many(commands, bodies=bodies)
+        except (EslError, OSError) as error:
+            logger.warning("call %s: transfer to %s failed: %s", self.uuid, destination, error)
+            return False
+        refused = [r.reply_text for r in replies[:-1] if r.reply_text.startswith("-ERR")]
+        if refused:
+            logger.warning("call %s: transfer to %s refused: %s", self.uuid, destination, refused)
+            return False
+        return True
+
     def hangup(self, cause: str = "NORMAL_CLEARING") -> str:
         """Hang the channel up (``sendmsg`` call-command hangup)."""
         return self.command(f"sendmsg\ncall-command: hangup\nhangup-cause: {cause}")

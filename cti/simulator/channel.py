@@ -445,6 +445,8 @@ class Channel:
         self.created_time = time.time()
         self.party: Any = None
         self.in_park = False
+        # CF_CONTROLLED: set by a park, cleared when an outbound socket holding the call ends.
+        self.controlled = False
         self.current_app: str | None = None
         self.broadcast: tuple[str, str] | None = None
         self.eavesdrop_commands: deque[str] = deque()

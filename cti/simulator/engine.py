@@ -783,14 +783,14 @@ class Switch:
         parts = data.split()
         if not parts:
             return
-        destination = parts[0]
-        dialplan = parts[1] if len(parts) > 1 else "XML"
-        context = (
-            parts[2]
-            if len(parts) > 2
-            else (channel.caller_profile.context if channel.caller_profile else "default")
+        # mod_dptools' transfer is switch_ivr_session_transfer: a new caller profile for the
+        # new destination, as for uuid_transfer.
+        self.transfer(
+            channel,
+            parts[0],
+            parts[1] if len(parts) > 1 else "XML",
+            parts[2] if len(parts) > 2 else None,
         )
-        channel.transfer_target = (destination, dialplan, context)
 
     def app_echo(self, channel: Channel, data: str) -> None:
         channel.wait(None)
@@ -930,16 +930,19 @@ class Switch:
         ``controlled`` (the outbound socket's) ends the park when it returns False.
         """
         channel.in_park = True
+        # switch_ivr_park sets CF_CONTROLLED and parks while it stays set; an outbound socket
+        # that ends clears it (listener_run), whichever socket application parks the call now.
+        channel.controlled = True
         channel.fire("CHANNEL_PARK")
         try:
-            while channel.up and not channel.pending_work():
+            while channel.up and not channel.pending_work() and channel.controlled:
                 if controlled is not None and not controlled():
                     break
                 reason = channel.wait(None, until_private=True)
                 if reason == "private":
                     self._parse_private_events(channel)
                 elif reason == "break":
-                    if channel.pending_work() or channel.down:
+                    if channel.pending_work() or channel.down or not channel.controlled:
                         break
                     if controlled is not None and not controlled():
                         break

@@ -792,6 +792,7 @@ class OutboundSockets:
         channel = listener.session
         if channel is not None:
             channel.release_destroy()
+            channel.controlled = False
             channel.break_requested = True
             channel.signal()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gevent
+import gevent.event
 import gevent.socket
 import pytest
 
@@ -348,3 +349,94 @@ def test_subscribe_refuses_kinds_myevents_does_not_send():
     session = OutboundSession.__new__(OutboundSession)
     with pytest.raises(ValueError, match="CHANNEL_HOLD"):
         session.subscribe({"CHANNEL_HOLD"})
+
+
+def _hand_over_between_two_servers(first_script, second_script) -> dict:
+    """A call that reaches ``first_script`` on one outbound socket (extension 7000) and may
+    be sent on to ``second_script`` on another (7001, after which the dialplan notes that
+    the socket application returned). Returns what the scripts noted and the channel."""
+    from cti.simulator import SwitchSimulator
+    from cti.simulator.parties import SimulatedCaller
+
+    noted: dict = {"second_connected": gevent.event.Event()}
+
+    def factory(script):
+        class Script:
+            def __init__(self, session: OutboundSession) -> None:
+                self.session = session
+
+            def run(self) -> None:
+                script(self.session, noted)
+
+        return Script
+
+    first = OutboundServer(factory(first_script), "127.0.0.1", 0)
+    second = OutboundServer(factory(second_script), "127.0.0.1", 0)
+    first.start()
+    second.start()
+    simulator = SwitchSimulator(
+        dialplan_xml=f"""<include><context name="default">
+        <extension name="first"><condition field="destination_number" expression="^7000$">
+          <action application="socket" data="127.0.0.1:{first.address[1]} async full"/>
+        </condition></extension>
+        <extension name="second"><condition field="destination_number" expression="^7001$">
+          <action application="socket" data="127.0.0.1:{second.address[1]} async full"/>
+          <action application="set" data="fell_through=true"/>
+          <action application="hangup"/>
+        </condition></extension></context></include>""",
+        speed=0.1,
+    ).start()
+    try:
+        caller = SimulatedCaller(simulator)
+        caller.dial("7000")
+        assert caller.wait_destroyed(timeout=10), noted
+        noted["channel"] = caller.channel
+    finally:
+        first.stop(timeout=1)
+        second.stop(timeout=1)
+        simulator.stop()
+    return noted
+
+
+def _second_holds_the_call(session: OutboundSession, noted: dict) -> None:
+    noted["handed_by"] = session.channel_data.variable("cc_handover")
+    session.subscribe(linger=True)
+    noted["second_connected"].set()
+    gevent.sleep(0.5)
+    # Still ours after a while: the park goes on, so the application runs.
+    noted["second_ran"] = session.execute("set", "second_ran=true").application
+    _hang_up_and_linger(session)
+
+
+def test_transfer_away_hands_the_call_to_the_next_socket_for_good():
+    def first(session: OutboundSession, noted: dict) -> None:
+        session.subscribe(linger=True)
+        session.execute("answer")
+        noted["transferred"] = session.transfer_away("7001", {"cc_handover": "first"})
+
+    noted = _hand_over_between_two_servers(first, _second_holds_the_call)
+    assert noted["transferred"] and noted["handed_by"] == "first"
+    assert noted["second_ran"] == "set"
+    assert noted["channel"].variables.get("fell_through") is None
+
+
+def test_an_old_socket_closing_after_the_next_one_parked_ends_that_park():
+    """As mod_event_socket: a listener that ends clears the channel's CF_CONTROLLED, and the
+    park of whichever socket application holds the call ends with it."""
+
+    def first(session: OutboundSession, noted: dict) -> None:
+        session.subscribe(linger=True)
+        session.execute("answer")
+        session.api(f"uuid_transfer {session.uuid} 7001")
+        noted["second_connected"].wait(5)
+        gevent.sleep(0.1)  # the second socket parks the call
+
+    def second(session: OutboundSession, noted: dict) -> None:
+        session.subscribe(linger=True)
+        noted["second_connected"].set()
+        with gevent.Timeout(5, False):
+            while not session.hung_up:
+                gevent.sleep(0.05)
+
+    noted = _hand_over_between_two_servers(first, second)
+    assert noted["channel"].variables.get("fell_through") == "true"
