@@ -10,7 +10,11 @@ still know: `show channels` lists the channels that are up, and Redis holds the 
   bridge instead of falling into the failover dialplan;
 - an agent offered or talking for a call nobody handles any more is released;
 - a queued call nobody handles any more leaves the queue (its caller reached the failover
-  ring group when the old daemon's socket closed).
+  ring group when the old daemon's socket closed);
+- a call in the IVR or a queue that a stopping leader handed over (cti/handover.py), or
+  whose daemon died while the dialplan tries the sockets again (not in the failover group
+  yet), is awaited: its caller connects to us and its handler goes on where it was; one that
+  never comes is closed as failover after ``HANDOVER_GRACE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import gevent
+import gevent.lock
 
 from cti.acd.store import AcdError
 from cti.acd.strategies import AgentStatus
@@ -44,6 +49,7 @@ class Recovery:
         # uuid of a caller or agent leg -> the adopted call's uuid
         self.adopted_legs: dict[str, str] = {}
         self.adopted: dict[str, dict[str, str]] = {}
+        self._resyncing = gevent.lock.Semaphore()
 
     def live_channels(self) -> set[str]:
         reply = self.api("show channels as json")
@@ -55,6 +61,12 @@ class Recovery:
         return {row["uuid"] for row in rows if row.get("uuid")}
 
     def resync(self) -> dict[str, int]:
+        # The election and a (re)connection of the switch may both ask at once: one at a
+        # time, or both would close the same call.
+        with self._resyncing:
+            return self._resync()
+
+    def _resync(self) -> dict[str, int]:
         services = self.services
         redis = services.redis
         router = services.acd.router
@@ -81,13 +93,16 @@ class Recovery:
                 fields.get("state"),
                 "up" if call_uuid in live else "gone",
             )
-            if fields.get(HANDOVER_FIELD) and call_uuid in live:
-                # On its way from a stopping leader (cti/handover.py): its caller connects.
-                awaited.append(call_uuid)
-                counts["awaited"] += 1
-            elif call_uuid in live and self._in_conversation(fields, call_uuid):
+            if call_uuid in live and self._in_conversation(fields, call_uuid):
                 self._adopt(call_uuid, fields)
                 counts["adopted"] += 1
+            elif call_uuid in live and (
+                fields.get(HANDOVER_FIELD) or self._rejoining(call_uuid, fields)
+            ):
+                # On its way from a stopping leader (cti/handover.py), or trying the sockets
+                # again after its daemon died: its caller connects to us.
+                awaited.append(call_uuid)
+                counts["awaited"] += 1
             elif call_uuid in live or agent_leg in live:
                 # Up but not in conversation: the old daemon's socket closed, so the switch
                 # sent the caller to the failover ring group; it is no longer ours.
@@ -127,6 +142,23 @@ class Recovery:
             gevent.spawn_later(HANDOVER_GRACE_SECONDS, self.expire_handovers, awaited)
         logger.warning("recovery: %s", counts)
         return counts
+
+    def _rejoining(self, call_uuid: str, fields: dict[str, str]) -> bool:
+        """A call in the IVR or a queue whose daemon died is not in the failover group yet:
+        the dialplan tries the sockets again (freeswitch_conf's rejoin pauses). It is marked
+        as handed over, so the handler that takes it up goes on where it was."""
+        if fields.get("state") not in (CallState.IVR, CallState.QUEUED, CallState.OFFERED):
+            return False
+        try:
+            in_failover = self.api(f"uuid_getvar {call_uuid} cc_failover").strip() == "true"
+        except Exception:
+            logger.exception("recovery: cannot read call %s", call_uuid)
+            return False
+        if in_failover:
+            return False
+        mark = json.dumps({"node": fields.get("node", ""), "rejoin": True})
+        self.services.redis.hset(CALL_KEY + call_uuid, HANDOVER_FIELD, mark)
+        return True
 
     def expire_handovers(self, call_uuids: list[str]) -> int:
         """Close the handed-over calls whose caller never reached us (as failover while the

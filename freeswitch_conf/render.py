@@ -234,9 +234,13 @@ class RenderContext:
     internal_profile: InternalProfile = field(default_factory=InternalProfile)
     external_profile: ExternalProfile = field(default_factory=ExternalProfile)
     unknown_did: UnknownDidRoute | None = None
+    # Pauses (milliseconds) before each further try of the daemons' sockets once the socket
+    # application returns: a standby taking over from a daemon that died (within about
+    # 3 s) takes the callers up again instead of the failover group. Empty: no retry.
+    rejoin_pauses_ms: Sequence[int] = (1000, 2000, 3000)
 
     def __post_init__(self) -> None:
-        for name in ("dids", "agents", "gateways", "backup_daemon_sockets"):
+        for name in ("dids", "agents", "gateways", "backup_daemon_sockets", "rejoin_pauses_ms"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @classmethod

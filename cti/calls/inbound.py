@@ -56,6 +56,9 @@ HANDOVER_STATES = frozenset({S.IVR, S.QUEUED, S.OFFERED})
 # The channel variable and the live record's field of a handed-over call (cti/handover.py).
 HANDOVER_VARIABLE = "cc_handover"
 HANDOVER_FIELD = "handover"
+# Set on the caller's channel by the daemon that takes the call: a later connection of the
+# same call (the dialplan tries the sockets again after a daemon died) is a rejoin.
+NODE_VARIABLE = "cc_node"
 
 # FreeSWITCH causes of a failed offer -> how the ACD counts it.
 FAILED_OFFER_KINDS = {
@@ -123,7 +126,7 @@ class InboundCallHandler:
         # The routing hints the call entered its queue with (kept for a handover).
         self.queue_hints: dict[str, Any] = {}
         # The daemon that handed this call over to us, if one did.
-        self.handed_over_by = data.variable(HANDOVER_VARIABLE) or ""
+        self.handed_over_by = data.variable(HANDOVER_VARIABLE) or data.variable(NODE_VARIABLE) or ""
 
     # -- bookkeeping ------------------------------------------------------------------
     @property
@@ -174,8 +177,12 @@ class InboundCallHandler:
             self.session.delivered_events = (Dtmf, ChannelBridge)
             self._pump = gevent.spawn(self._pump_events)
             # One application sets both (one completion event instead of two).
+            node = services.settings.node_name
             self.session.execute_many(
-                [("multiset", "hangup_after_bridge=false continue_on_fail=true"), ("answer", "")]
+                [
+                    ("multiset", f"hangup_after_bridge=false continue_on_fail=true cc_node={node}"),
+                    ("answer", ""),
+                ]
             )
             call.answered_at = call.answered_at or time.time()
             if resumed and resumed.get("kind") == "queue":
@@ -243,7 +250,9 @@ class InboundCallHandler:
             fields.get("state"),
         )
         queue = fields.get("queue")
-        if fields.get("state") == S.QUEUED.value and queue and fields.get("queued_at"):
+        # An offered call whose daemon died rang an agent nobody answered: queued again.
+        waiting = fields.get("state") in (S.QUEUED.value, S.OFFERED.value)
+        if waiting and queue and fields.get("queued_at"):
             call.queued_at = float(fields["queued_at"])
             return {**(state.get("hints") or {}), "kind": "queue", "queue": queue, "resumed": True}
         return {}

@@ -178,8 +178,16 @@ def test_every_did_hands_the_call_to_the_daemon_then_fails_over_to_the_ring_grou
         applications = [application for application, _data in actions]
         socket_at = applications.index("socket")
         bridge_at = applications.index("bridge")
-        assert applications.count("socket") == 1
         assert actions[socket_at][1] == "127.0.0.1:8084 async full"
+        # A daemon that died (or none there): the socket is tried again after each pause, so
+        # a standby taking over takes the caller up; then the failover.
+        retries = actions[socket_at + 1 : socket_at + 1 + 2 * len(context.rejoin_pauses_ms)]
+        assert retries == [
+            action
+            for pause in context.rejoin_pauses_ms
+            for action in (("sleep", str(pause)), ("socket", "127.0.0.1:8084 async full"))
+        ]
+        assert applications.count("socket") == 1 + len(context.rejoin_pauses_ms) > 1
 
         before_socket = dict(
             data.split("=", 1) for application, data in actions[:socket_at] if application == "set"

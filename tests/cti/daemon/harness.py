@@ -34,13 +34,20 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def render_public_dialplan(
-    daemon_port: int, dids: list[dict], extensions: list[str], backup_ports: list[int] = ()
+    daemon_port: int,
+    dids: list[dict],
+    extensions: list[str],
+    backup_ports: list[int] = (),
+    rejoin_pauses_ms: list[int] = (),
 ) -> str:
+    """The project's public dialplan. Without ``rejoin_pauses_ms`` (the default here, unlike
+    production's) a call whose daemon ended goes to the failover group at once."""
     context = RenderContext.from_dict(
         {
             "domain": "cc.test",
             "daemon_socket": f"127.0.0.1:{daemon_port}",
             "backup_daemon_sockets": [f"127.0.0.1:{p}" for p in backup_ports],
+            "rejoin_pauses_ms": list(rejoin_pauses_ms),
             "recordings_dir": "/tmp/recordings",
             "dids": dids,
             "agents": [
@@ -154,10 +161,16 @@ class Center:
         self.simulator: SwitchSimulator | None = None
         self.daemons: list[DaemonProcess] = []
 
-    def start(self, dids: list[dict], extensions: list[str], daemons: int = 1) -> Center:
+    def start(
+        self,
+        dids: list[dict],
+        extensions: list[str],
+        daemons: int = 1,
+        rejoin_pauses_ms: list[int] = (),
+    ) -> Center:
         write_prompts(self.workdir / "prompts")
         ports = [free_port() for _ in range(daemons)]
-        dialplan = render_public_dialplan(ports[0], dids, extensions, ports[1:])
+        dialplan = render_public_dialplan(ports[0], dids, extensions, ports[1:], rejoin_pauses_ms)
         self.simulator = SwitchSimulator(
             port=0,
             dialplan_xml=dialplan,

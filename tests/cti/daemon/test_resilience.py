@@ -296,9 +296,49 @@ def test_a_caller_in_the_survey_when_the_daemon_stops_is_hung_up_not_sent_to_the
     assert (cdr["hangup_by"], cdr["agent_id"]) == ("system", agents[0].id)
 
 
-def test_calls_reach_the_ring_group_when_no_daemon_answers(tmp_path):
-    # A port nobody listens on stands for a dead daemon.
-    dialplan = render_public_dialplan(1, DIDS, ["1001", "1002"])
+def test_queued_callers_of_a_leader_that_dies_rejoin_the_standby_in_their_places(center, make_user):
+    """SIGKILL with a standby running: the dialplan tries the sockets again after pauses
+    (here 2, 2 and 2 s of real time), the standby takes over meanwhile and takes the
+    callers up where they were, instead of the failover ring group."""
+    _queue, users, agents = configure(make_user, agents=1)
+    center.start(
+        dids=DIDS, extensions=["1001"], daemons=2, rejoin_pauses_ms=[10_000, 10_000, 10_000]
+    )
+    phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
+    assert center.command("login", users[0].id, ready=False).accepted
+    callers = []
+    for number in ("13800000021", "13800000022"):
+        caller = SimulatedCaller(center.simulator, caller_id_number=number)
+        caller.dial("12329", context="public")
+        center.wait_call_state(caller.uuid, "queued")
+        callers.append(caller)
+    entered = {c.uuid: center.redis.hget(f"cc:live:call:{c.uuid}", "queued_at") for c in callers}
+    leader = center.leader()
+    standby = next(d for d in center.daemons if d is not leader)
+
+    leader.kill()
+    for caller in callers:
+        wait_for(
+            lambda caller=caller: f"{caller.uuid}: taken over from {leader.node}" in standby.log(),
+            15,
+            what="the caller to rejoin the standby\n" + center.logs(),
+        )
+        center.wait_call_state(caller.uuid, "queued")
+        assert center.redis.hget(f"cc:live:call:{caller.uuid}", "queued_at") == entered[caller.uuid]
+        assert caller.channel.variables.get("cc_failover") is None
+    assert not phone.channels and not center.facts("queue_exited")
+
+    assert center.command("ready", users[0].id).accepted
+    wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="answered")
+    assert center.redis.hget(f"cc:agent:{agents[0].id}", "call") == callers[0].uuid
+    assert len(center.facts("call_started")) == 2 and len(center.facts("queue_entered")) == 2
+
+
+@pytest.mark.parametrize("pauses", [[], [1000, 2000, 3000]], ids=["at-once", "after-retries"])
+def test_calls_reach_the_ring_group_when_no_daemon_answers(tmp_path, pauses):
+    # A port nobody listens on stands for a dead daemon. With the production dialplan's
+    # pauses the sockets are tried again first (6 simulated seconds, 1.2 s here).
+    dialplan = render_public_dialplan(1, DIDS, ["1001", "1002"], rejoin_pauses_ms=pauses)
     simulator = SwitchSimulator(port=0, dialplan_xml=dialplan, speed=0.2).start()
     try:
         first = simulator.add_endpoint("1001", mode="no_answer")
