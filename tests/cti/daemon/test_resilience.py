@@ -26,6 +26,25 @@ def start_replacement(center, old: DaemonProcess) -> DaemonProcess:
     return replacement
 
 
+def queue_callers(center, *numbers: str) -> list[SimulatedCaller]:
+    """Callers dialling the hotline one after the other, each waiting in its queue."""
+    callers = []
+    for number in numbers:
+        caller = SimulatedCaller(center.simulator, caller_id_number=number)
+        caller.dial("12329", context="public")
+        center.wait_call_state(caller.uuid, "queued")
+        callers.append(caller)
+    return callers
+
+
+def leader_and_standby(center) -> tuple[DaemonProcess, DaemonProcess]:
+    """The leading daemon and the other, once the other runs (announced in cc:nodes)."""
+    leader = center.leader()
+    standby = next(d for d in center.daemons if d is not leader)
+    wait_for(lambda: standby.node in center.redis.zrange("cc:nodes", 0, -1), what="the standby up")
+    return leader, standby
+
+
 def test_standby_takes_over_within_five_seconds_and_takes_calls(center, make_user):
     _queue, users, agents = configure(make_user, agents=1)
     center.start(dids=DIDS, extensions=["1001"], daemons=2)
@@ -136,18 +155,11 @@ def test_a_stopping_leader_hands_its_queued_callers_to_the_standby_in_their_plac
     center.start(dids=DIDS, extensions=["1001"], daemons=2)
     phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
     assert center.command("login", users[0].id, ready=False).accepted
-    callers = []
-    for number in ("13800000011", "13800000012"):
-        caller = SimulatedCaller(center.simulator, caller_id_number=number)
-        caller.dial("12329", context="public")
-        center.wait_call_state(caller.uuid, "queued")
-        callers.append(caller)
+    callers = queue_callers(center, "13800000011", "13800000012")
     live = [center.redis.hgetall(f"cc:live:call:{c.uuid}") for c in callers]
     entered = {record["uuid"]: record["queued_at"] for record in live}
     started = {record["uuid"]: float(record["started_at"]) for record in live}
-    leader = center.leader()
-    standby = next(d for d in center.daemons if d is not leader)
-    wait_for(lambda: standby.node in center.redis.zrange("cc:nodes", 0, -1), what="the standby up")
+    leader, standby = leader_and_standby(center)
 
     leader.stop()
     assert "handed over to " + standby.node in leader.log(), center.logs()
@@ -163,7 +175,8 @@ def test_a_stopping_leader_hands_its_queued_callers_to_the_standby_in_their_plac
     assert not phone.channels, "a caller reached the failover ring group"
     assert not center.facts("queue_exited") and not center.facts("call_ended")
 
-    # The first to come is the first served, by the new leader.
+    # The first to come is the first served, by the new leader (once both wait again).
+    wait_for(lambda: center.redis.zcard("cc:queue:hotline:waiting") == 2, what="both queued")
     assert center.command("ready", users[0].id).accepted
     wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="answered")
     assert center.redis.hget(f"cc:agent:{agents[0].id}", "call") == callers[0].uuid
@@ -192,9 +205,7 @@ def test_a_caller_whose_agent_rings_when_the_leader_stops_is_offered_again_by_th
     center.start(dids=DIDS, extensions=["1001"], daemons=2)
     phone = center.simulator.add_endpoint("1001", mode="no_answer")
     assert center.command("login", users[0].id, ready=True).accepted
-    leader = center.leader()
-    standby = next(d for d in center.daemons if d is not leader)
-    wait_for(lambda: standby.node in center.redis.zrange("cc:nodes", 0, -1), what="the standby up")
+    leader, standby = leader_and_standby(center)
     wait_for(lambda: center.redis.get("cc:config:version"), what="the configuration")
     caller = SimulatedCaller(center.simulator, caller_id_number="13800000015")
     caller.dial("12329", context="public")
@@ -253,9 +264,7 @@ def test_a_caller_in_the_ivr_when_the_leader_stops_hears_the_menu_again_from_the
     center.start(dids=DIDS, extensions=["1001"], daemons=2)
     phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
     assert center.command("login", users[0].id, ready=True).accepted
-    leader = center.leader()
-    standby = next(d for d in center.daemons if d is not leader)
-    wait_for(lambda: standby.node in center.redis.zrange("cc:nodes", 0, -1), what="the standby up")
+    leader, standby = leader_and_standby(center)
     caller = SimulatedCaller(center.simulator, caller_id_number="13800000013")
     caller.dial("12329", context="public")
     center.wait_call_state(caller.uuid, "ivr")
@@ -306,15 +315,9 @@ def test_queued_callers_of_a_leader_that_dies_rejoin_the_standby_in_their_places
     )
     phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
     assert center.command("login", users[0].id, ready=False).accepted
-    callers = []
-    for number in ("13800000021", "13800000022"):
-        caller = SimulatedCaller(center.simulator, caller_id_number=number)
-        caller.dial("12329", context="public")
-        center.wait_call_state(caller.uuid, "queued")
-        callers.append(caller)
+    callers = queue_callers(center, "13800000021", "13800000022")
     entered = {c.uuid: center.redis.hget(f"cc:live:call:{c.uuid}", "queued_at") for c in callers}
-    leader = center.leader()
-    standby = next(d for d in center.daemons if d is not leader)
+    leader, standby = leader_and_standby(center)
 
     leader.kill()
     for caller in callers:
@@ -328,6 +331,7 @@ def test_queued_callers_of_a_leader_that_dies_rejoin_the_standby_in_their_places
         assert caller.channel.variables.get("cc_failover") is None
     assert not phone.channels and not center.facts("queue_exited")
 
+    wait_for(lambda: center.redis.zcard("cc:queue:hotline:waiting") == 2, what="both queued")
     assert center.command("ready", users[0].id).accepted
     wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="answered")
     assert center.redis.hget(f"cc:agent:{agents[0].id}", "call") == callers[0].uuid
