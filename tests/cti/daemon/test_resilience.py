@@ -45,6 +45,21 @@ def leader_and_standby(center) -> tuple[DaemonProcess, DaemonProcess]:
     return leader, standby
 
 
+def wait_taken_up(center, callers, leader, standby, entered: dict, timeout: float) -> None:
+    """Each caller taken up by ``standby`` from ``leader``, waiting in its queue since it
+    first entered it (``entered``: uuid -> queued_at), and never in the failover group."""
+    for caller in callers:
+        wait_for(
+            lambda caller=caller: f"{caller.uuid}: taken over from {leader.node}" in standby.log(),
+            timeout,
+            what="the standby to take the caller up\n" + center.logs(),
+        )
+        center.wait_call_state(caller.uuid, "queued")
+        assert center.redis.hget(f"cc:live:call:{caller.uuid}", "queued_at") == entered[caller.uuid]
+        assert not caller.hung_up.is_set()
+        assert caller.channel.variables.get("cc_failover") is None
+
+
 def test_standby_takes_over_within_five_seconds_and_takes_calls(center, make_user):
     _queue, users, agents = configure(make_user, agents=1)
     center.start(dids=DIDS, extensions=["1001"], daemons=2)
@@ -163,15 +178,7 @@ def test_a_stopping_leader_hands_its_queued_callers_to_the_standby_in_their_plac
 
     leader.stop()
     assert "handed over to " + standby.node in leader.log(), center.logs()
-    for caller in callers:
-        wait_for(
-            lambda caller=caller: f"{caller.uuid}: taken over from {leader.node}" in standby.log(),
-            10,
-            what="the standby to take the caller up\n" + center.logs(),
-        )
-        center.wait_call_state(caller.uuid, "queued")
-        assert center.redis.hget(f"cc:live:call:{caller.uuid}", "queued_at") == entered[caller.uuid]
-        assert not caller.hung_up.is_set()
+    wait_taken_up(center, callers, leader, standby, entered, 10)
     assert not phone.channels, "a caller reached the failover ring group"
     assert not center.facts("queue_exited") and not center.facts("call_ended")
 
@@ -320,15 +327,7 @@ def test_queued_callers_of_a_leader_that_dies_rejoin_the_standby_in_their_places
     leader, standby = leader_and_standby(center)
 
     leader.kill()
-    for caller in callers:
-        wait_for(
-            lambda caller=caller: f"{caller.uuid}: taken over from {leader.node}" in standby.log(),
-            15,
-            what="the caller to rejoin the standby\n" + center.logs(),
-        )
-        center.wait_call_state(caller.uuid, "queued")
-        assert center.redis.hget(f"cc:live:call:{caller.uuid}", "queued_at") == entered[caller.uuid]
-        assert caller.channel.variables.get("cc_failover") is None
+    wait_taken_up(center, callers, leader, standby, entered, 15)
     assert not phone.channels and not center.facts("queue_exited")
 
     wait_for(lambda: center.redis.zcard("cc:queue:hotline:waiting") == 2, what="both queued")
