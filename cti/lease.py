@@ -89,8 +89,12 @@ class LeaderLease:
             pass
 
     def others_running(self, now: float) -> list[str]:
-        """The other daemons that announced themselves within the last ``ttl`` seconds."""
-        alive = self._redis.zrangebyscore(self.nodes_key, now, "+inf")
+        """The other daemons that announced themselves within the last ``ttl`` seconds (none
+        when Redis cannot say: a stopping daemon then lets its calls go as before)."""
+        try:
+            alive = self._redis.zrangebyscore(self.nodes_key, now, "+inf")
+        except redis.ConnectionError:
+            return []
         return [name for name in alive if name != self.node_name]
 
     def release(self) -> None:
