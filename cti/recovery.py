@@ -49,6 +49,9 @@ class Recovery:
         # uuid of a caller or agent leg -> the adopted call's uuid
         self.adopted_legs: dict[str, str] = {}
         self.adopted: dict[str, dict[str, str]] = {}
+        # Calls being closed right now: a resync that lists the live calls while a close
+        # (say, of an adopted call whose agent hung up) waits on Redis must not close it again.
+        self._closing: set[str] = set()
         self._resyncing = gevent.lock.Semaphore()
 
     def live_channels(self) -> set[str]:
@@ -76,7 +79,7 @@ class Recovery:
         awaited: list[str] = []
 
         for call_uuid in redis.smembers(CALLS_INDEX):
-            if call_uuid in handled or call_uuid in self.adopted:
+            if call_uuid in handled or call_uuid in self.adopted or call_uuid in self._closing:
                 continue
             dialouts = services.dialouts
             if dialouts is not None and dialouts.is_dialled(call_uuid):
@@ -86,6 +89,10 @@ class Recovery:
                     counts["closed"] += 1
                 continue
             fields = redis.hgetall(CALL_KEY + call_uuid)
+            if not fields:
+                # Closed since the index was read, or an index entry left without its record.
+                redis.srem(CALLS_INDEX, call_uuid)
+                continue
             agent_leg = fields.get("agent_leg", "")
             logger.info(
                 "recovery: call %s state %s, channel %s",
@@ -224,6 +231,22 @@ class Recovery:
         hangup_by: str,
         cause: str = "NORMAL_CLEARING",
         record_ms: str | None = None,
+    ) -> None:
+        if call_uuid in self._closing:
+            return  # another greenlet is closing it
+        self._closing.add(call_uuid)
+        try:
+            self._close(call_uuid, fields, hangup_by, cause, record_ms)
+        finally:
+            self._closing.discard(call_uuid)
+
+    def _close(
+        self,
+        call_uuid: str,
+        fields: dict[str, str],
+        hangup_by: str,
+        cause: str,
+        record_ms: str | None,
     ) -> None:
         services = self.services
         self.adopted.pop(call_uuid, None)
