@@ -301,11 +301,12 @@ class Daemon:
             self._deposed()
         handed: list = []
         others = self.lease.others_running(time.time()) if leading else []
-        if others:
+        if leading:
             # Another daemon runs: the IVR and queued callers go to it (cti/handover.py),
-            # marked before the lease is released so its recovery leaves them be.
+            # marked before the lease is released so its recovery leaves them be. None
+            # runs: those whose dialplan tries the sockets again wait for the next to start.
             try:
-                handed = self.handover.prepare()
+                handed = self.handover.prepare(rejoining_only=not others)
             except Exception:
                 logger.exception("handover failed: the calls go to the failover group")
         self.stopping.set()
@@ -313,8 +314,10 @@ class Daemon:
             gevent.kill(self._lease_greenlet)
         self.lease.release()
         self.lease.withdraw()
-        if handed:
+        if handed and others:
             self.handover.complete(handed)
+        elif handed:
+            self.handover.leave_to_rejoin(handed)
         # The calls still here are let go, each recording how (a conversation is left for
         # the next leader to adopt; any other call goes to the failover ring group).
         self.outbound.let_go(timeout=STOP_LET_GO_SECONDS)

@@ -85,13 +85,33 @@ class Handover:
         self.recovery = recovery
         self.node = node
 
-    def prepare(self) -> list[InboundCallHandler]:
+    def prepare(self, rejoining_only: bool = False) -> list[InboundCallHandler]:
         """Take the IVR, queued and offered calls out of the ACD, end their handlers (sockets
-        kept open) and mark the calls; returns the handlers whose calls are handed over."""
+        kept open) and mark the calls; returns the handlers whose calls are handed over.
+
+        ``rejoining_only``: only the calls whose dialplan tries the sockets again once we let
+        go of them (a daemon stopping with no other running: see ``leave_to_rejoin``)."""
         services = self.services
-        handlers = [h for h in services.calls if h.call.state in HANDOVER_STATES]
+        handlers = [
+            h
+            for h in services.calls
+            if h.call.state in HANDOVER_STATES and (h.rejoins or not rejoining_only)
+        ]
         if not handlers:
             return []
+        try:
+            return self._prepare(handlers)
+        except Exception:
+            # Redis failing, say: the calls are let go of as any other (failover, or a rejoin
+            # the next daemon's recovery finds); a handler that already ended holding its
+            # socket lets it close.
+            for handler in handlers:
+                handler.handing_over = False
+                handler.session.released.set()
+            raise
+
+    def _prepare(self, handlers: list[InboundCallHandler]) -> list[InboundCallHandler]:
+        services = self.services
         for handler in handlers:
             handler.handing_over = True
         # Out of the ACD first, so nobody offers them an agent from now on (ringing agents
@@ -147,6 +167,21 @@ class Handover:
         if handlers:
             logger.warning("%d calls handed over to %s", sent, leader)
         return sent
+
+    def leave_to_rejoin(self, handlers: list[InboundCallHandler]) -> None:
+        """No other daemon runs: let go of the marked calls without closing them. Their
+        sockets close and the dialplan tries the sockets again after its pauses
+        (``cc_rejoin_ms`` in all), so a daemon that starts meanwhile (a restart) takes each
+        caller up where it was. Otherwise the caller reaches the failover ring group, and the
+        next daemon to start closes the call from its live record (its recovery), as after a
+        crash: the CDR and the queue exit wait until then."""
+        for handler in handlers:
+            handler.session.released.set()
+        if handlers:
+            logger.warning(
+                "no other daemon runs: %d callers try the sockets again for the next one",
+                len(handlers),
+            )
 
     def _transfer(self, handler: InboundCallHandler) -> bool:
         """Back through the call's own dialplan extension, on its own socket (see

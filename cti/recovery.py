@@ -103,11 +103,9 @@ class Recovery:
             if call_uuid in live and self._in_conversation(fields, call_uuid):
                 self._adopt(call_uuid, fields)
                 counts["adopted"] += 1
-            elif call_uuid in live and (
-                fields.get(HANDOVER_FIELD) or self._rejoining(call_uuid, fields)
-            ):
+            elif call_uuid in live and self._rejoining(call_uuid, fields):
                 # On its way from a stopping leader (cti/handover.py), or trying the sockets
-                # again after its daemon died: its caller connects to us.
+                # again after its daemon stopped or died: its caller connects to us.
                 awaited.append(call_uuid)
                 counts["awaited"] += 1
             elif call_uuid in live or agent_leg in live:
@@ -151,18 +149,22 @@ class Recovery:
         return counts
 
     def _rejoining(self, call_uuid: str, fields: dict[str, str]) -> bool:
-        """A call in the IVR or a queue whose daemon died is not in the failover group yet:
-        the dialplan tries the sockets again (freeswitch_conf's rejoin pauses). It is marked
-        as handed over, so the handler that takes it up goes on where it was."""
+        """A call in the IVR or a queue whose daemon stopped or died is not in the failover
+        group yet: a stopping leader hands it over, or the dialplan tries the sockets again
+        (freeswitch_conf's rejoin pauses). It is marked as handed over (a stopping daemon
+        marked it already), so the handler that takes it up goes on where it was."""
+        marked = bool(fields.get(HANDOVER_FIELD))
         if fields.get("state") not in (CallState.IVR, CallState.QUEUED, CallState.OFFERED):
-            return False
+            return marked
         try:
             in_failover = self.api(f"uuid_getvar {call_uuid} cc_failover").strip() == "true"
         except Exception:
             logger.exception("recovery: cannot read call %s", call_uuid)
-            return False
+            return marked
         if in_failover:
             return False
+        if marked:
+            return True
         mark = json.dumps({"node": fields.get("node", ""), "rejoin": True})
         self.services.redis.hset(CALL_KEY + call_uuid, HANDOVER_FIELD, mark)
         return True

@@ -59,6 +59,10 @@ HANDOVER_FIELD = "handover"
 # Set on the caller's channel by the daemon that takes the call: a later connection of the
 # same call (the dialplan tries the sockets again after a daemon died) is a rejoin.
 NODE_VARIABLE = "cc_node"
+# Set by the dialplan when it tries the sockets again after this one returns (freeswitch_conf's
+# rejoin pauses), to their total in ms: a daemon that stops alone may leave such a caller for
+# the daemon that starts next.
+REJOIN_VARIABLE = "cc_rejoin_ms"
 
 # FreeSWITCH causes of a failed offer -> how the ACD counts it.
 FAILED_OFFER_KINDS = {
@@ -127,6 +131,8 @@ class InboundCallHandler:
         self.queue_hints: dict[str, Any] = {}
         # The daemon that handed this call over to us, if one did.
         self.handed_over_by = data.variable(HANDOVER_VARIABLE) or data.variable(NODE_VARIABLE) or ""
+        # The dialplan tries the sockets again if this one lets go of the call.
+        self.rejoins = (data.variable(REJOIN_VARIABLE) or "0") not in ("", "0")
 
     # -- bookkeeping ------------------------------------------------------------------
     @property

@@ -337,6 +337,61 @@ def test_queued_callers_of_a_leader_that_dies_rejoin_the_standby_in_their_places
     assert len(center.facts("call_started")) == 2 and len(center.facts("queue_entered")) == 2
 
 
+def test_a_single_daemon_restarted_in_time_keeps_its_queued_callers_in_their_places(
+    center, make_user
+):
+    """SIGTERM with no standby (a restart of the only daemon): the queued callers are marked
+    and let go without being closed; the dialplan tries the socket again after its pauses
+    (here 2, 2 and 3 s of real time), the restarted daemon takes each caller up where it was:
+    no failover, no CDR or queue exit from the stopping daemon, no second call_started."""
+    _queue, users, agents = configure(make_user, agents=1)
+    center.start(dids=DIDS, extensions=["1001"], rejoin_pauses_ms=[10_000, 10_000, 15_000])
+    phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
+    assert center.command("login", users[0].id, ready=False).accepted
+    callers = queue_callers(center, "13800000031", "13800000032")
+    entered = {c.uuid: center.redis.hget(f"cc:live:call:{c.uuid}", "queued_at") for c in callers}
+
+    old = center.daemons[0]
+    old.stop()
+    assert "2 callers try the sockets again" in old.log(), center.logs()
+    assert not center.facts("call_ended") and not center.facts("queue_exited")
+    replacement = start_replacement(center, old)
+    wait_taken_up(center, callers, old, replacement, entered, 20)
+    assert not phone.channels, "a caller reached the failover ring group"
+
+    wait_for(lambda: center.redis.zcard("cc:queue:hotline:waiting") == 2, what="both queued")
+    assert center.command("ready", users[0].id).accepted
+    wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="answered")
+    assert center.redis.hget(f"cc:agent:{agents[0].id}", "call") == callers[0].uuid
+    assert len(center.facts("call_started")) == 2 and len(center.facts("queue_entered")) == 2
+    assert not center.facts("call_ended") and not center.facts("queue_exited")[1:]
+
+
+def test_a_caller_let_go_by_a_single_daemon_that_stays_down_is_closed_by_the_next(
+    center, make_user
+):
+    """The only daemon stops and none starts before the dialplan's tries run out: the caller
+    reaches the failover ring group, and the daemon that starts later closes the call from its
+    live record as handed to the failover group (not abandoned)."""
+    _queue, users, _agents = configure(make_user, agents=1)
+    center.start(dids=DIDS, extensions=["1001"], rejoin_pauses_ms=[1_000, 1_000, 1_000])
+    ring_group = center.simulator.add_endpoint("1001", answer_delay=0.5)
+    assert center.command("login", users[0].id, ready=False).accepted
+    (caller,) = queue_callers(center, "13800000033")
+
+    old = center.daemons[0]
+    old.stop()
+    wait_for(lambda: ring_group.channels, 15, what="the ring group to ring\n" + center.logs())
+    assert not center.facts("call_ended"), "the stopping daemon closed a call it let go of"
+    start_replacement(center, old)
+    (cdr,) = wait_for(lambda: center.facts("call_ended"), 30, what="the CDR\n" + center.logs())
+    assert cdr["hangup_by"] == "failover" and cdr["call_uuid"] == caller.uuid
+    (exit_,) = center.facts("queue_exited")
+    assert (exit_["outcome"], exit_["overflow_target"]) == ("overflowed", "failover")
+    assert not center.facts("call_abandoned")
+    assert not caller.hung_up.is_set()
+
+
 @pytest.mark.parametrize("pauses", [[], [1000, 2000, 3000]], ids=["at-once", "after-retries"])
 def test_calls_reach_the_ring_group_when_no_daemon_answers(tmp_path, pauses):
     # A port nobody listens on stands for a dead daemon. With the production dialplan's
