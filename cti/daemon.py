@@ -132,6 +132,7 @@ class Daemon:
         self.control = CallControl(self.services, self._api)
         self.recovery = Recovery(self.services, self._api)
         self.handover = Handover(self.services, self.recovery, options.settings.node_name)
+        self.services.handover = self.handover
         self.commands = CommandServer(self.redis, consumer=options.settings.node_name)
         self.control.register_all(self.commands)
         self.outbound = OutboundServer(

@@ -183,6 +183,20 @@ class Handover:
                 len(handlers),
             )
 
+    def await_rejoin(self, handler: InboundCallHandler) -> None:
+        """The socket of one call broke while this daemon runs on (its handler let go, the
+        call is up): out of the ACD, marked, and awaited as after a crash, so its next try
+        of the sockets is taken up where it was; closed as failover if it never comes."""
+        services = self.services
+        call_uuid = handler.call.uuid
+        if handler.call.state in (CallState.QUEUED, CallState.OFFERED):
+            services.acd.remove(call_uuid)
+        mark = handover_payload(handler, self.node)
+        services.redis.hset(CALL_KEY + call_uuid, HANDOVER_FIELD, mark)
+        handler.session.released.set()
+        gevent.spawn_later(HANDOVER_GRACE_SECONDS, self.recovery.expire_handovers, [call_uuid])
+        logger.warning("call %s: its socket broke; awaiting its next try", call_uuid)
+
     def _transfer(self, handler: InboundCallHandler) -> bool:
         """Back through the call's own dialplan extension, on its own socket (see
         ``OutboundSession.transfer_away`` for why not ``uuid_transfer``)."""

@@ -277,6 +277,8 @@ class CallServices:
     )
     callbacks: Callbacks = None  # type: ignore[assignment]  (set by the daemon)
     dialouts: DialOuts = None  # type: ignore[assignment]  (set by the daemon)
+    # cti.handover.Handover, set by the daemon: keeps a call whose socket broke for its rejoin.
+    handover: Any = None
 
     def batch(self) -> AbstractContextManager[Any]:
         """A write batch on the daemon's Redis client (cti.notify.BatchingRedis): the live

@@ -29,7 +29,7 @@ from cti.acd.store import AcdError
 from cti.calls.model import Call, CallState
 from cti.esl.events import ChannelBridge, ChannelUnbridge, Dtmf
 from cti.esl.outbound import ChannelHangup, OutboundSession
-from cti.esl.protocol import EslError
+from cti.esl.protocol import ConnectionLost, EslError
 from cti.legs import leg_variables
 from cti.notify import CALL_KEY
 from cti.services import recording_path
@@ -88,6 +88,15 @@ class Offer:
     answered_at: float | None = None
 
 
+class SocketLost(Exception):
+    """The call's socket closed with the channel still up: the connection broke, and the
+    switch's socket application returned (the dialplan goes on)."""
+
+
+# How long a rejoining connection waits for the handler of the call's broken one to let go.
+PREVIOUS_HANDLER_SECONDS = 5.0
+
+
 class InboundCallHandler:
     """Drives one call; `run()` returns when the call is over."""
 
@@ -133,6 +142,9 @@ class InboundCallHandler:
         self.handed_over_by = data.variable(HANDOVER_VARIABLE) or data.variable(NODE_VARIABLE) or ""
         # The dialplan tries the sockets again if this one lets go of the call.
         self.rejoins = (data.variable(REJOIN_VARIABLE) or "0") not in ("", "0")
+        # The socket closed under the call (not a hangup): see SocketLost.
+        self.socket_lost = False
+        self._finishing = False
 
     # -- bookkeeping ------------------------------------------------------------------
     @property
@@ -164,6 +176,11 @@ class InboundCallHandler:
         services = self.services
         call = self.call
         self.greenlet = gevent.getcurrent()
+        previous = services.calls.get(call.uuid)
+        if previous is not None:
+            # This call's earlier connection broke and the dialplan tried again: that
+            # handler lets go of the call (marks it) first.
+            previous.finished.wait(PREVIOUS_HANDLER_SECONDS)
         self.wake = services.calls.add(call.uuid, self)
         # A call another daemon handed over goes on where it was; any other call starts.
         resumed = self._take_over() if self.handed_over_by else None
@@ -209,8 +226,11 @@ class InboundCallHandler:
             raise
         except ChannelHangup:
             self.hangup_by = self.hangup_by or "caller"
+        except SocketLost:
+            self.socket_lost = True
         except EslError as error:
             logger.warning("call %s: switch connection problem: %s", call.uuid, error)
+            self.socket_lost = isinstance(error, ConnectionLost) and not self.session.hung_up
         except Exception:
             logger.exception("call %s: handler failed", call.uuid)
         finally:
@@ -830,11 +850,29 @@ class InboundCallHandler:
                         self.on_bridged(other)
             except Exception:
                 logger.exception("call %s: event handling failed", self.call.uuid)
+        # The socket closed. Without a hangup, the connection broke under a call still up:
+        # a handler waiting (in its queue, say) would not notice by itself.
+        if (
+            not self.session.hung_up
+            and not self._finishing
+            and not self.handing_over
+            and self.call.state in HANDOVER_STATES
+        ):
+            logger.warning("call %s: its socket closed with the channel up", self.call.uuid)
+            if self.greenlet is not None:
+                self.greenlet.kill(SocketLost(), block=False)
 
     # -- the end ----------------------------------------------------------------------
     def _finish(self) -> None:
         services = self.services
         call = self.call
+        self._finishing = True
+        if self.socket_lost and not self.session.hung_up and call.state in HANDOVER_STATES:
+            # The switch's socket application returned: the dialplan tries the sockets
+            # again (a rejoin: the caller is kept for it, as for a handover) or goes on to
+            # the failover ring group (the call is closed as handed to it).
+            self.let_go = True
+            self.handing_over = self.rejoins and services.handover is not None
         if self.handing_over:
             if self.let_go and call.state is S.OFFERED and not self.session.hung_up:
                 self._withdraw_offer()
@@ -843,7 +881,9 @@ class InboundCallHandler:
                 # socket stays open until the switch has it, and nothing is closed here.
                 self.handed_over = True
                 self.session.keep_open = True
-                services.calls.remove(call.uuid)
+                if self.socket_lost:
+                    services.handover.await_rejoin(self)
+                services.calls.remove(call.uuid, self)
                 if self._pump is not None:
                     self._pump.kill(block=False)
                 return
@@ -860,7 +900,7 @@ class InboundCallHandler:
         if self.let_go and call.state in CONVERSATION_STATES:
             # Nothing to close: the conversation goes on in the switch and the next leader
             # adopts it from the live call (its CDR, recording and wrap-up included).
-            services.calls.remove(call.uuid)
+            services.calls.remove(call.uuid, self)
             return
         if self.room_legs:
             # The caller left a consultation or conference: nobody stays in the room.
@@ -876,7 +916,7 @@ class InboundCallHandler:
                 self._recorded_ms = complete.variable("record_ms")
         with services.batch():
             self._close(call)
-        services.calls.remove(call.uuid)
+        services.calls.remove(call.uuid, self)
         if self._pump is not None:
             self._pump.kill(block=False)
 

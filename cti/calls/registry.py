@@ -21,7 +21,11 @@ class ActiveCalls:
         event = self._wake[uuid] = gevent.event.Event()
         return event
 
-    def remove(self, uuid: str) -> None:
+    def remove(self, uuid: str, handler: InboundCallHandler | None = None) -> None:
+        """Forget the call's handler (only if it is ``handler``, when given: a rejoining
+        connection of the same call may have a handler of its own by then)."""
+        if handler is not None and self._handlers.get(uuid) is not handler:
+            return
         self._handlers.pop(uuid, None)
         self._wake.pop(uuid, None)
 

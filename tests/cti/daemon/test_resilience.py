@@ -37,6 +37,16 @@ def queue_callers(center, *numbers: str) -> list[SimulatedCaller]:
     return callers
 
 
+def break_connection(center, caller: SimulatedCaller) -> None:
+    """The switch's connection to the daemon for ``caller``'s call breaks (no goodbye)."""
+    (connection,) = [
+        listener
+        for listener in center.simulator.outbound.listeners
+        if listener.session is not None and listener.session.uuid == caller.uuid
+    ]
+    connection.close(goodbye=False)
+
+
 def leader_and_standby(center) -> tuple[DaemonProcess, DaemonProcess]:
     """The leading daemon and the other, once the other runs (announced in cc:nodes)."""
     leader = center.leader()
@@ -390,6 +400,52 @@ def test_a_caller_let_go_by_a_single_daemon_that_stays_down_is_closed_by_the_nex
     assert (exit_["outcome"], exit_["overflow_target"]) == ("overflowed", "failover")
     assert not center.facts("call_abandoned")
     assert not caller.hung_up.is_set()
+
+
+def test_a_queued_caller_whose_socket_drops_rejoins_the_running_daemon_in_its_place(
+    center, make_user
+):
+    """The connection between the switch and the daemon breaks for one call (a network
+    fault) while the daemon runs on: the socket application returns, the dialplan tries the
+    socket again after its pause, and the same daemon takes the caller up where it was: no
+    呼损 abandon, no CDR, no second call_started, and the caller keeps its place."""
+    _queue, users, agents = configure(make_user, agents=1)
+    center.start(dids=DIDS, extensions=["1001"], rejoin_pauses_ms=[5_000, 5_000, 5_000])
+    phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
+    assert center.command("login", users[0].id, ready=False).accepted
+    callers = queue_callers(center, "13800000041", "13800000042")
+    entered = {c.uuid: center.redis.hget(f"cc:live:call:{c.uuid}", "queued_at") for c in callers}
+
+    break_connection(center, callers[0])
+    daemon = center.daemons[0]
+    wait_taken_up(center, callers[:1], daemon, daemon, entered, 15)
+    assert not phone.channels, "the caller reached the failover ring group"
+    assert not center.facts("call_abandoned") and not center.facts("queue_exited")
+    assert not center.facts("call_ended")
+
+    wait_for(lambda: center.redis.zcard("cc:queue:hotline:waiting") == 2, what="both queued")
+    assert center.command("ready", users[0].id).accepted
+    wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="answered")
+    assert center.redis.hget(f"cc:agent:{agents[0].id}", "call") == callers[0].uuid
+    assert len(center.facts("call_started")) == 2 and len(center.facts("queue_entered")) == 2
+
+
+def test_a_queued_caller_whose_socket_drops_with_no_retry_is_closed_as_failover(center, make_user):
+    """The same break with a dialplan that does not try the sockets again: the caller goes
+    to the failover ring group, and the daemon says so (not a 呼损 abandon)."""
+    _queue, users, _agents = configure(make_user, agents=1)
+    center.start(dids=DIDS, extensions=["1001"])
+    ring_group = center.simulator.add_endpoint("1001", answer_delay=0.5)
+    assert center.command("login", users[0].id, ready=False).accepted
+    (caller,) = queue_callers(center, "13800000043")
+
+    break_connection(center, caller)
+    (cdr,) = wait_for(lambda: center.facts("call_ended"), 15, what="the CDR\n" + center.logs())
+    assert cdr["hangup_by"] == "failover"
+    (exit_,) = center.facts("queue_exited")
+    assert (exit_["outcome"], exit_["overflow_target"]) == ("overflowed", "failover")
+    assert not center.facts("call_abandoned")
+    wait_for(lambda: ring_group.channels, 10, what="the ring group to ring")
 
 
 @pytest.mark.parametrize("pauses", [[], [1000, 2000, 3000]], ids=["at-once", "after-retries"])
