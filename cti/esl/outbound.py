@@ -300,31 +300,38 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
 
     def transfer_away(self, destination: str, variables: dict[str, str]) -> bool:
         """Set ``variables`` on the channel, send it through the dialplan again to
-        ``destination``, and let go of it: one write (``set``... and ``transfer`` as
-        sendmsg, then ``exit``). Returns whether the switch took the transfer.
+        ``destination``, and let go of it: one write of ``api uuid_setvar``...,
+        ``api uuid_transfer`` and ``exit``. Returns whether the switch took the transfer.
 
-        Ordered so on purpose: when this connection ends, mod_event_socket clears the
-        channel's CF_CONTROLLED flag, which ends the park of whichever ``socket`` application
-        holds the call. The exit is read right after the queued transfer, long before the
-        transferred call can reach another daemon's socket; the channel runs the transfer
-        either in the park or as the ``socket`` application returns
-        (``switch_ivr_parse_all_events``).
+        Why so (each checked on FreeSWITCH 1.10.12):
+
+        - ``uuid_transfer`` sets CF_TRANSFER, which ends whatever application the channel
+          runs now (``switch_channel_ready`` turns false), an event-locked one included. A
+          queued ``transfer`` message would wait for that application: a caller in an IVR
+          menu (event-locked ``play_and_get_digits``) would stay in it for its whole timeout.
+        - The socket reads api commands and runs them as it reads them, so ``exit`` follows
+          within microseconds: when this connection ends, mod_event_socket clears the
+          channel's CF_CONTROLLED flag, which ends the park of whichever ``socket``
+          application holds the call then. The transferred call reaches another daemon's
+          ``socket`` only after routing, a TCP connect and its ``connect``, long after.
         """
-        messages = [
-            _sendmsg_execute("set", f"{name}={value}", False, str(uuid.uuid4()))
-            for name, value in variables.items()
-        ]
-        messages.append(_sendmsg_execute("transfer", destination, False, str(uuid.uuid4())))
-        commands = [message for message, _body in messages] + ["exit"]
-        bodies = [body for _message, body in messages] + [None]
-        try:
-            replies = self.send_many(commands, bodies=bodies)
-        except (EslError, OSError) as error:
-            logger.warning("call %s: transfer to %s failed: %s", self.uuid, destination, error)
+        uuid_ = self.uuid
+        if not uuid_:
             return False
-        refused = [r.reply_text for r in replies[:-1] if r.reply_text.startswith("-ERR")]
+        commands = [f"api uuid_setvar {uuid_} {name} {value}" for name, value in variables.items()]
+        commands += [f"api uuid_transfer {uuid_} {destination}", "exit"]
+        try:
+            replies = self.send_many(commands)
+        except (EslError, OSError) as error:
+            logger.warning("call %s: transfer to %s failed: %s", uuid_, destination, error)
+            return False
+        refused = [
+            reply.body.decode("utf-8", "replace").strip()
+            for reply in replies[:-1]
+            if not reply.body.startswith(b"+OK")
+        ]
         if refused:
-            logger.warning("call %s: transfer to %s refused: %s", self.uuid, destination, refused)
+            logger.warning("call %s: transfer to %s refused: %s", uuid_, destination, refused)
             return False
         return True
 

@@ -935,10 +935,16 @@ class Switch:
         channel.controlled = True
         channel.fire("CHANNEL_PARK")
         try:
+
+            def released() -> bool:
+                return not channel.controlled or (controlled is not None and not controlled())
+
             while channel.up and not channel.pending_work() and channel.controlled:
                 if controlled is not None and not controlled():
                     break
-                reason = channel.wait(None, until_private=True)
+                reason = channel.wait(None, until_private=True, until=released)
+                if reason == "condition":
+                    break
                 if reason == "private":
                     self._parse_private_events(channel)
                 elif reason == "break":

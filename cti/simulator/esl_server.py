@@ -792,8 +792,9 @@ class OutboundSockets:
         channel = listener.session
         if channel is not None:
             channel.release_destroy()
+            # listener_run clears CF_CONTROLLED and nothing more: an application running
+            # (an endless music on hold, say) runs on, and the park ends after it.
             channel.controlled = False
-            channel.break_requested = True
             channel.signal()
 
     def stop(self) -> None:

@@ -440,3 +440,61 @@ def test_an_old_socket_closing_after_the_next_one_parked_ends_that_park():
 
     noted = _hand_over_between_two_servers(first, second)
     assert noted["channel"].variables.get("fell_through") == "true"
+
+
+def _socket_closing_during(playback: str, hold: float) -> tuple:
+    """A call on an outbound socket whose script starts ``playback`` and closes the socket
+    at once; after ``hold`` real seconds returns (channel up?, playback_ms, fell_through)."""
+    from cti.simulator import SwitchSimulator
+    from cti.simulator.parties import SimulatedCaller
+
+    class Script:
+        def __init__(self, session: OutboundSession) -> None:
+            self.session = session
+
+        def run(self) -> None:
+            self.session.subscribe(linger=True)
+            self.session.execute("answer")
+            gevent.spawn(self.session.execute, "playback", playback)
+            gevent.sleep(0.05)  # the playback runs; then the socket closes
+
+    server = OutboundServer(Script, "127.0.0.1", 0)
+    server.start()
+    simulator = SwitchSimulator(
+        dialplan_xml=f"""<include><context name="default">
+        <extension name="x"><condition field="destination_number" expression="^7000$">
+          <action application="socket" data="127.0.0.1:{server.address[1]} async full"/>
+          <action application="set" data="fell_through=true"/>
+          <action application="park"/>
+        </condition></extension></context></include>""",
+        speed=0.1,
+    ).start()
+    try:
+        caller = SimulatedCaller(simulator)
+        caller.dial("7000")
+        gevent.sleep(hold)
+        channel = caller.channel
+        return (
+            channel.up,
+            channel.variables.get("playback_ms"),
+            channel.variables.get("fell_through"),
+        )
+    finally:
+        server.stop(timeout=1)
+        simulator.stop()
+
+
+def test_a_socket_closing_lets_the_running_application_finish_before_the_dialplan_goes_on():
+    """mod_event_socket's listener only clears CF_CONTROLLED: the park ends once the running
+    application returns, so a 20 s prompt plays to its end (2 s here) and then the dialplan
+    goes on (seen on FreeSWITCH 1.10.12)."""
+    up, played_ms, fell_through = _socket_closing_during("tone_stream://%(20000,0,440)", 3.0)
+    assert up and fell_through == "true"
+    assert int(played_ms) >= 19_000
+
+
+def test_a_socket_closing_during_endless_music_leaves_the_caller_in_it():
+    """An endless playback (local_stream) never returns by itself: the caller hears it on,
+    and the dialplan does not go on, however long the socket has been gone."""
+    up, _played_ms, fell_through = _socket_closing_during("local_stream://moh", 1.5)
+    assert up and fell_through is None
