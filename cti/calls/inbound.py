@@ -95,6 +95,10 @@ class SocketLost(Exception):
 
 # How long a rejoining connection waits for the handler of the call's broken one to let go.
 PREVIOUS_HANDLER_SECONDS = 5.0
+# Music on hold plays in pieces this long at most (see InboundCallHandler._music), and a
+# piece shorter than MUSIC_MIN_SECONDS (a missing file) is followed by a pause that long.
+MUSIC_PIECE_SECONDS = 20
+MUSIC_MIN_SECONDS = 1.0
 
 
 class InboundCallHandler:
@@ -145,6 +149,10 @@ class InboundCallHandler:
         # The socket closed under the call (not a hangup): see SocketLost.
         self.socket_lost = False
         self._finishing = False
+        # playback_timeout_sec is set on the channel for the music (see _music), and the
+        # music is being stopped.
+        self.music_bounded = False
+        self.music_stop = gevent.event.Event()
 
     # -- bookkeeping ------------------------------------------------------------------
     @property
@@ -407,21 +415,40 @@ class InboundCallHandler:
             self._stop_music(music)
 
     def _music(self, moh: str) -> None:
+        """Music until stopped, in pieces of at most ``MUSIC_PIECE_SECONDS`` (a channel
+        variable each playback reads as it starts): the switch ends a socket's control of
+        a call only between applications, so endless music would keep a caller whose
+        daemon died in it for good, instead of sending it on to the sockets' next tries."""
+        bound = (f"uuid_setvar {self.call.uuid} playback_timeout_sec {MUSIC_PIECE_SECONDS}",)
+        stop = self.music_stop = gevent.event.Event()
         try:
-            self.session.execute("playback", moh)
+            while not stop.is_set():
+                started = time.monotonic()
+                self.music_bounded = True
+                self.session.execute_many([("playback", moh)], api_first=bound)
+                bound = ()
+                if time.monotonic() - started < MUSIC_MIN_SECONDS:
+                    stop.wait(MUSIC_MIN_SECONDS)  # a missing or very short file
         except (ChannelHangup, EslError):
             pass
 
     def _stop_music(self, music: gevent.Greenlet | None) -> None:
-        if music is None or music.dead:
-            return
-        try:
-            self.session.api(f"uuid_break {self.call.uuid} all")
-        except EslError:
-            pass
-        music.join(timeout=5)
-        if not music.dead:
-            music.kill()
+        if music is not None and not music.dead:
+            self.music_stop.set()
+            try:
+                self.session.api(f"uuid_break {self.call.uuid} all")
+            except EslError:
+                pass
+            music.join(timeout=5)
+            if not music.dead:
+                music.kill()
+        if self.music_bounded:
+            # The prompts after the queue play whole again.
+            self.music_bounded = False
+            try:
+                self.session.api(f"uuid_setvar {self.call.uuid} playback_timeout_sec 0")
+            except EslError:
+                pass
 
     def _announce_position(self, queue: dict[str, Any]) -> None:
         acd = self.services.acd

@@ -803,7 +803,8 @@ class Switch:
         ``until_dtmf``: the first digit stops the prompt and stays readable (a digit-collecting
         caller's buffer). ``read_dtmf``: digits are consumed as mod_dptools' ``on_dtmf`` does
         (see :meth:`wait_reading_dtmf`). Neither: digits wait in the channel's queue.
-        Returns ``done``, ``dtmf`` (interrupted by a digit), ``break`` or ``hangup``.
+        Returns ``done``, ``dtmf`` (interrupted by a digit), ``break``, ``hangup`` or
+        ``expired`` (cut at ``playback_timeout_sec``, a channel variable read as it starts).
         """
         if channel.down:
             return "hangup"
@@ -819,6 +820,10 @@ class Switch:
         if party is not None and hasattr(party, "on_prompt"):
             party.on_prompt(channel, path)
         seconds = media.prompt_seconds(path, self.default_prompt_seconds, self.sound_prefix)
+        limit = _int_or_zero(channel.variables.get("playback_timeout_sec"))
+        cut = limit > 1 and (seconds is None or seconds > limit)
+        if cut:
+            seconds = float(limit)
         started = self.clock.now()
         if read_dtmf:
             reason = self.wait_reading_dtmf(channel, seconds)
@@ -832,7 +837,9 @@ class Switch:
         channel.fire("PLAYBACK_STOP", after=[*info, ("Playback-Status", status)])
         if reason == "break":
             channel.break_requested = False
-        return "done" if reason == "timeout" else reason
+        if reason == "timeout":
+            return "expired" if cut else "done"
+        return reason
 
     @staticmethod
     def playback_terminators(channel: Channel) -> str:
@@ -865,7 +872,11 @@ class Switch:
 
     def app_playback(self, channel: Channel, data: str) -> None:
         reason = self.play(channel, data, read_dtmf=True)
-        response = "PLAYBACK ERROR" if reason == "hangup" else "FILE PLAYED"
+        failed = reason == "hangup" or (
+            reason == "expired"
+            and channel.variables.get("playback_timeout_as_success", "").lower() != "true"
+        )
+        response = "PLAYBACK ERROR" if failed else "FILE PLAYED"
         if channel.variables.get("current_application_response") != "FILE NOT FOUND":
             channel.set_variable("current_application_response", response)
 
@@ -1873,3 +1884,13 @@ def headers_lookup(headers: list[tuple[str, str]], name: str) -> str | None:
 
 
 __all__ = ["Endpoint", "OriginateError", "Switch", "SwitchEvent", "headers_lookup"]
+
+
+def _int_or_zero(text: str | None) -> int:
+    """A variable read as C's atoi reads it: the leading digits, 0 when there are none."""
+    digits = ""
+    for character in (text or "").strip():
+        if not character.isdigit():
+            break
+        digits += character
+    return int(digits) if digits else 0

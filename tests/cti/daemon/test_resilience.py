@@ -347,6 +347,26 @@ def test_queued_callers_of_a_leader_that_dies_rejoin_the_standby_in_their_places
     assert len(center.facts("call_started")) == 2 and len(center.facts("queue_entered")) == 2
 
 
+def test_a_caller_in_endless_music_whose_leader_dies_reaches_the_standby(center, make_user):
+    """The queue's music is an endless stream: the switch ends a dead daemon's control of the
+    call only between applications, so the daemon plays it in 20 s pieces (4 s here), and
+    the caller reaches the sockets' next tries, and the standby, after the piece."""
+    _queue, users, _agents = configure(make_user, agents=1, music_on_hold="local_stream://moh")
+    center.start(
+        dids=DIDS, extensions=["1001"], daemons=2, rejoin_pauses_ms=[10_000, 10_000, 10_000]
+    )
+    phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
+    assert center.command("login", users[0].id, ready=False).accepted
+    callers = queue_callers(center, "13800000023")
+    entered = {c.uuid: center.redis.hget(f"cc:live:call:{c.uuid}", "queued_at") for c in callers}
+    wait_for(lambda: "PLAYBACK_START" in callers[0].events, what="the music")
+    leader, standby = leader_and_standby(center)
+
+    leader.kill()
+    wait_taken_up(center, callers, leader, standby, entered, 20)
+    assert not phone.channels and not center.facts("queue_exited")
+
+
 def test_a_single_daemon_restarted_in_time_keeps_its_queued_callers_in_their_places(
     center, make_user
 ):

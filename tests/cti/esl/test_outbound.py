@@ -442,9 +442,10 @@ def test_an_old_socket_closing_after_the_next_one_parked_ends_that_park():
     assert noted["channel"].variables.get("fell_through") == "true"
 
 
-def _socket_closing_during(playback: str, hold: float) -> tuple:
-    """A call on an outbound socket whose script starts ``playback`` and closes the socket
-    at once; after ``hold`` real seconds returns (channel up?, playback_ms, fell_through)."""
+def _socket_closing_during(playback: str, hold: float, piece_seconds: int = 0) -> tuple:
+    """A call on an outbound socket whose script starts ``playback`` (cut at
+    ``piece_seconds`` when given, as the daemon's music) and closes the socket at once; after
+    ``hold`` real seconds returns (channel up?, playback_ms, fell_through)."""
     from cti.simulator import SwitchSimulator
     from cti.simulator.parties import SimulatedCaller
 
@@ -455,7 +456,12 @@ def _socket_closing_during(playback: str, hold: float) -> tuple:
         def run(self) -> None:
             self.session.subscribe(linger=True)
             self.session.execute("answer")
-            gevent.spawn(self.session.execute, "playback", playback)
+            bound = (f"uuid_setvar {self.session.uuid} playback_timeout_sec {piece_seconds}",)
+            gevent.spawn(
+                self.session.execute_many,
+                [("playback", playback)],
+                api_first=bound if piece_seconds else (),
+            )
             gevent.sleep(0.05)  # the playback runs; then the socket closes
 
     server = OutboundServer(Script, "127.0.0.1", 0)
@@ -498,3 +504,11 @@ def test_a_socket_closing_during_endless_music_leaves_the_caller_in_it():
     and the dialplan does not go on, however long the socket has been gone."""
     up, _played_ms, fell_through = _socket_closing_during("local_stream://moh", 1.5)
     assert up and fell_through is None
+
+
+def test_endless_music_cut_in_pieces_lets_the_dialplan_go_on_after_the_piece():
+    """The daemon's music: ``playback_timeout_sec`` ends each piece (20 s; 2 s here), and
+    the dialplan goes on once the piece is over."""
+    up, played_ms, fell_through = _socket_closing_during("local_stream://moh", 3.0, 20)
+    assert up and fell_through == "true"
+    assert 19_000 <= int(played_ms) <= 21_000
