@@ -134,8 +134,15 @@ def check_auth_ok_and_bad(bad: EslConnection, early: EslConnection, main: EslCon
     expected = load_trace("auth_ok_and_bad", "c3_main")
     actual = main.observed()
     assert replies(actual) == replies(expected)
-    assert [e.key for e in actual.events] == [e.key for e in expected.events]
-    assert [e.header_names() for e in actual.events] == [e.header_names() for e in expected.events]
+    # Besides the heartbeat's, the core's check_ip task reschedules every 60 s; the trace
+    # caught none, a live switch may (every third heartbeat comes with one).
+    events = [e for e in actual.events if not _other_task_rescheduled(e)]
+    assert [e.key for e in events] == [e.key for e in expected.events]
+    assert [e.header_names() for e in events] == [e.header_names() for e in expected.events]
+
+
+def _other_task_rescheduled(event: EventRecord) -> bool:
+    return event.name == "RE_SCHEDULE" and event.get("Task-Desc") != "heartbeat"
 
 
 def test_auth_ok_and_bad(simulator: SwitchSimulator) -> None:
