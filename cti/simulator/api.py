@@ -262,8 +262,10 @@ class ApiCommands:
 
     # -- uuid commands ---------------------------------------------------------------
     def _channel(self, uuid: str) -> Channel | None:
+        # switch_core_session_locate takes a read lock, refused from CS_HANGUP on: a channel
+        # hung up is no longer found, even while a lingering socket still holds it.
         channel = self.switch.locate(uuid.strip())
-        if channel is None or (channel.down and channel.destroyed.is_set()):
+        if channel is None or channel.down:
             return None
         return channel
 

@@ -279,6 +279,36 @@ def test_outbound_socket_timed_linger_and_exit(sim: SwitchSimulator) -> None:
     server.stop()
 
 
+def test_uuid_commands_no_longer_find_a_hung_up_channel_its_socket_lingers_on(
+    sim: SwitchSimulator,
+) -> None:
+    """As switch_core_session_locate (its read lock is refused from CS_HANGUP on), seen on
+    FreeSWITCH 1.10.12: uuid_getvar answers -ERR once the channel hangs up, while the
+    lingering socket still gets its events."""
+    server = OutboundServer()
+    sim.load_dialplan(
+        f"""<include><context name="sock"><extension name="s">
+        <condition field="destination_number" expression="^6000$">
+          <action application="set" data="marker=here"/>
+          <action application="socket" data="127.0.0.1:{server.port} async full"/>
+        </condition></extension></context></include>"""
+    )
+    caller = SimulatedCaller(sim)
+    caller.dial("6000", context="sock")
+    outbound = server.accept()
+    outbound.command("connect")
+    outbound.command("myevents")
+    outbound.command("linger")
+    uuid = caller.uuid
+    assert outbound.command(f"api uuid_getvar {uuid} marker").body == b"here"
+    caller.hangup()
+    outbound.wait_event("CHANNEL_HANGUP_COMPLETE", uuid)
+    assert outbound.command(f"api uuid_getvar {uuid} marker").body == b"-ERR No such channel!\n"
+    outbound.send("exit")
+    assert outbound.closed.wait(timeout=5)
+    server.stop()
+
+
 def test_traffic_generator_is_seedable_and_open_loop(sim: SwitchSimulator) -> None:
     sim.load_dialplan(
         """<include><context name="t"><extension name="t">
