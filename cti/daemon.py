@@ -184,14 +184,18 @@ class Daemon:
         logger.info("connected to FreeSWITCH %s:%s", client.host, client.port)
         if self.leading.is_set():
             # Events were missed while disconnected: reconcile with what the switch has.
-            gevent.spawn(self._resync)
+            gevent.spawn(self._resync, True)
 
-    def _resync(self) -> None:
+    def _resync(self, pull: bool = False) -> None:
+        """Reconcile with the switch; with ``pull`` (the socket accepts calls), bring the
+        callers of a dead daemon that come back here at once (Recovery.pull_rejoining)."""
         if not any(client.wait_connected(10) for client in self.switches):
             logger.error("resync skipped: no FreeSWITCH connection")
             return
         try:
             self.recovery.resync()
+            if pull:
+                self.recovery.pull_rejoining()
         except Exception:
             logger.exception("resync failed")
 
@@ -247,6 +251,10 @@ class Daemon:
         self.outbound.start()
         # A stopping leader waits for this before it hands its callers over.
         self.redis.set(ACCEPTING_KEY, self.options.settings.node_name)
+        try:
+            self.recovery.pull_rejoining()
+        except Exception:
+            logger.exception("pulling the rejoining calls failed")
         self._leader_greenlets = [
             gevent.spawn(self.commands.serve, self.stopping),
             gevent.spawn(self._tick_loop),

@@ -58,11 +58,14 @@ HANDOVER_GRACE_SECONDS = 30.0
 HANDLERS_END_SECONDS = 5.0
 
 
-def handover_payload(handler: InboundCallHandler, node: str) -> str:
+def handover_payload(handler: InboundCallHandler, node: str, rejoin: bool = False) -> str:
+    """The live record's ``handover`` mark. ``rejoin``: the call comes back by the dialplan's
+    next tries of the sockets (no daemon transfers it), so the next leader may pull it."""
     call = handler.call
     return json.dumps(
         {
             "node": node,
+            "rejoin": rejoin,
             "hints": {k: v for k, v in handler.queue_hints.items() if k not in ("kind", "queue")},
             "digits": call.digits,
             "variables": call.variables,
@@ -100,7 +103,7 @@ class Handover:
         if not handlers:
             return []
         try:
-            return self._prepare(handlers)
+            return self._prepare(handlers, rejoin=rejoining_only)
         except Exception:
             # Redis failing, say: the calls are let go of as any other (failover, or a rejoin
             # the next daemon's recovery finds); a handler that already ended holding its
@@ -110,7 +113,9 @@ class Handover:
                 handler.session.released.set()
             raise
 
-    def _prepare(self, handlers: list[InboundCallHandler]) -> list[InboundCallHandler]:
+    def _prepare(
+        self, handlers: list[InboundCallHandler], rejoin: bool
+    ) -> list[InboundCallHandler]:
         services = self.services
         for handler in handlers:
             handler.handing_over = True
@@ -131,7 +136,7 @@ class Handover:
                 services.redis.hset(
                     CALL_KEY + handler.call.uuid,
                     HANDOVER_FIELD,
-                    handover_payload(handler, self.node),
+                    handover_payload(handler, self.node, rejoin),
                 )
         for handler in kept:
             # Again: one may have entered its queue from the IVR meanwhile.
@@ -191,7 +196,7 @@ class Handover:
         call_uuid = handler.call.uuid
         if handler.call.state in (CallState.QUEUED, CallState.OFFERED):
             services.acd.remove(call_uuid)
-        mark = handover_payload(handler, self.node)
+        mark = handover_payload(handler, self.node, rejoin=True)
         services.redis.hset(CALL_KEY + call_uuid, HANDOVER_FIELD, mark)
         handler.session.released.set()
         gevent.spawn_later(HANDOVER_GRACE_SECONDS, self.recovery.expire_handovers, [call_uuid])

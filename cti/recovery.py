@@ -52,6 +52,9 @@ class Recovery:
         # Calls being closed right now: a resync that lists the live calls while a close
         # (say, of an adopted call whose agent hung up) waits on Redis must not close it again.
         self._closing: set[str] = set()
+        # Calls of a dead or stopped daemon coming back by the dialplan's next tries of the
+        # sockets: (uuid, DID), pulled here at once by ``pull_rejoining``.
+        self._to_pull: list[tuple[str, str]] = []
         self._resyncing = gevent.lock.Semaphore()
 
     def live_channels(self) -> set[str]:
@@ -164,10 +167,44 @@ class Recovery:
         if in_failover:
             return False
         if marked:
-            return True
-        mark = json.dumps({"node": fields.get("node", ""), "rejoin": True})
-        self.services.redis.hset(CALL_KEY + call_uuid, HANDOVER_FIELD, mark)
+            try:
+                rejoin = bool(json.loads(fields[HANDOVER_FIELD]).get("rejoin"))
+            except (ValueError, AttributeError):
+                rejoin = False
+        else:
+            rejoin = True
+            mark = json.dumps({"node": fields.get("node", ""), "rejoin": True})
+            self.services.redis.hset(CALL_KEY + call_uuid, HANDOVER_FIELD, mark)
+        if rejoin and fields.get("destination"):
+            # Not on its way from a stopping leader (which transfers it itself): it comes
+            # back when the application it is in ends, maybe much later (an IVR menu).
+            self._to_pull.append((call_uuid, fields["destination"]))
         return True
+
+    def pull_rejoining(self) -> int:
+        """Bring the callers awaited by the last resync here now, once we accept calls:
+        ``uuid_transfer`` to their DID ends the application each is in (a piece of queue
+        music, an IVR menu, a pause between tries of the sockets; the switch only ends a
+        dead socket's control between applications), and the DID's extension runs again,
+        whose ``socket`` reaches us. Returns how many were pulled."""
+        pulls, self._to_pull = self._to_pull, []
+        handled = {handler.call.uuid for handler in self.services.calls}
+        pulled = 0
+        for call_uuid, destination in pulls:
+            if call_uuid in handled:
+                continue  # here already
+            try:
+                reply = self.api(f"uuid_transfer {call_uuid} {destination}")
+            except Exception:
+                logger.exception("recovery: cannot pull call %s", call_uuid)
+                continue
+            if reply.startswith("+OK"):
+                pulled += 1
+            else:
+                logger.info("recovery: call %s not pulled: %s", call_uuid, reply.strip())
+        if pulls:
+            logger.warning("recovery: pulled %d of %d rejoining calls", pulled, len(pulls))
+        return pulled
 
     def expire_handovers(self, call_uuids: list[str]) -> int:
         """Close the handed-over calls whose caller never reached us (as failover while the

@@ -247,13 +247,12 @@ def test_a_caller_whose_agent_rings_when_the_leader_stops_is_offered_again_by_th
     assert len(center.facts("queue_entered")) == 1
 
 
-def test_a_caller_in_the_ivr_when_the_leader_stops_hears_the_menu_again_from_the_standby(
-    center, make_user
-):
+def menu_before_the_queue(make_user):
+    """The hotline's DID runs a menu (3 tries, 30 s each) whose 0 leads to the queue."""
     from ivr.services import save_flow_version
     from ivr.snapshot import publish_flow_snapshot
 
-    _queue, users, agents = configure(make_user, agents=1)
+    configured = configure(make_user, agents=1)
     menu = {"type": "menu", "prompts": ["main_menu"], "invalid_prompts": ["main_menu"]}
     save_flow_version(
         {
@@ -278,6 +277,13 @@ def test_a_caller_in_the_ivr_when_the_leader_stops_hears_the_menu_again_from_the
     did = m.DID.objects.get(number="12329")
     did.flow = "handover_menu"
     did.save()
+    return configured
+
+
+def test_a_caller_in_the_ivr_when_the_leader_stops_hears_the_menu_again_from_the_standby(
+    center, make_user
+):
+    _queue, users, agents = menu_before_the_queue(make_user)
     center.start(dids=DIDS, extensions=["1001"], daemons=2)
     phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
     assert center.command("login", users[0].id, ready=True).accepted
@@ -297,6 +303,38 @@ def test_a_caller_in_the_ivr_when_the_leader_stops_hears_the_menu_again_from_the
     )
     assert center.redis.hget(f"cc:agent:{agents[0].id}", "call") == caller.uuid
     assert phone.channels and not caller.hung_up.is_set()
+    assert len(center.facts("call_started")) == 1
+
+
+def test_a_caller_in_a_menu_whose_leader_dies_is_pulled_to_the_standby_at_once(center, make_user):
+    """SIGKILL while the caller is in an IVR menu (3 tries of 30 s: 18 s here). The switch
+    would end the dead socket's control only when the menu ends; the standby pulls the
+    caller (uuid_transfer to the DID) as soon as it leads, and plays the menu again."""
+    _queue, users, agents = menu_before_the_queue(make_user)
+    center.start(
+        dids=DIDS, extensions=["1001"], daemons=2, rejoin_pauses_ms=[10_000, 10_000, 10_000]
+    )
+    center.simulator.add_endpoint("1001", answer_delay=0.5)
+    assert center.command("login", users[0].id, ready=True).accepted
+    leader, standby = leader_and_standby(center)
+    caller = SimulatedCaller(center.simulator, caller_id_number="13800000014")
+    caller.dial("12329", context="public")
+    center.wait_call_state(caller.uuid, "ivr")
+    wait_for(lambda: "main_menu" in " ".join(caller.prompts), what="the menu")
+
+    leader.kill()
+    wait_for(
+        lambda: f"{caller.uuid}: taken over from {leader.node}" in standby.log(),
+        10,
+        what="the standby to pull the caller\n" + center.logs(),
+    )
+    assert "pulled 1 of 1 rejoining calls" in standby.log()
+    caller.when(lambda: caller.press("0"), prompt="main_menu", delay=0.2)
+    wait_for(
+        lambda: center.agent_status(agents[0].id) == "talking",
+        20,
+        what="the caller to reach the agent through the standby\n" + center.logs(),
+    )
     assert len(center.facts("call_started")) == 1
 
 
