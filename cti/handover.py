@@ -201,6 +201,16 @@ class Handover:
         handler.session.released.set()
         gevent.spawn_later(HANDOVER_GRACE_SECONDS, self.recovery.expire_handovers, [call_uuid])
         logger.warning("call %s: its socket broke; awaiting its next try", call_uuid)
+        # Its next try comes once the application it is in ends (a piece of music): pull it
+        # now (the broken socket cannot end the next one's park any more).
+        destination = handler.call.destination_number
+        try:
+            reply = services.switch_api(f"uuid_transfer {call_uuid} {destination}")
+        except Exception:  # the switch's connection may be broken too
+            logger.info("call %s: not pulled; it comes back by itself", call_uuid)
+        else:
+            if not reply.startswith("+OK"):
+                logger.info("call %s: not pulled: %s", call_uuid, reply.strip())
 
     def _transfer(self, handler: InboundCallHandler) -> bool:
         """Back through the call's own dialplan extension, on its own socket (see
