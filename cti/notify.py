@@ -284,6 +284,12 @@ class LiveNotifier:
         if batch is None:
             pipe.execute()
 
+    def agent_registration_changed(self, agent_id: int, registered: bool) -> None:
+        """The agent's phone registered or went away (its ACD status is unchanged)."""
+        self._publish(
+            {"type": "agent_registration", "agent_id": agent_id, "registered": registered}
+        )
+
     def call_queued(self, call: WaitingCall, position: int) -> None:
         self._publish(
             {

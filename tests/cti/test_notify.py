@@ -310,3 +310,26 @@ def test_a_busy_pool_makes_callers_wait_for_a_connection_instead_of_failing(sett
     assert errors == []
     assert len(small.connection_pool._connections) <= 2
     small.close()
+
+
+def test_the_live_notifier_has_every_method_the_acd_calls():
+    """The ACD calls its notifier through the AcdNotifier protocol; a method missing from the
+    daemon's implementation failed every SIP registration (found on a real switch)."""
+    import inspect
+
+    from cti.acd.notifier import AcdNotifier
+
+    wanted = {name for name, _ in inspect.getmembers(AcdNotifier, inspect.isfunction)}
+    missing = {name for name in wanted if not callable(getattr(LiveNotifier, name, None))}
+    assert not missing
+
+
+def test_a_registration_change_is_published(batching, redis_client):
+    notifier = LiveNotifier(batching)
+    pubsub = redis_client.pubsub()
+    pubsub.subscribe(LIVE_CHANNEL)
+    pubsub.get_message(timeout=1)
+    notifier.agent_registration_changed(AGENT, True)
+    (message,) = live_messages(pubsub, lambda m: m.get("agent_id") == AGENT, 1)
+    assert (message["type"], message["registered"]) == ("agent_registration", True)
+    pubsub.close()
