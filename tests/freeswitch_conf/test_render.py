@@ -348,6 +348,8 @@ def test_event_socket_and_recording_settings() -> None:
     variables = parse(rendered[PurePosixPath("vars/callcenter.xml")])
     sets = [element.get("data") for element in variables if element.get("cmd") == "set"]
     assert sets == [
+        "domain=cc.example.com",
+        "domain_name=cc.example.com",
         "recordings_dir=/var/lib/callcenter/recordings",
         "RECORD_STEREO=true",
         "record_sample_rate=16000",
