@@ -30,7 +30,7 @@ import gevent.lock
 
 from cti.acd.store import AcdError
 from cti.acd.strategies import AgentStatus
-from cti.calls.inbound import FAILOVER, HANDOVER_FIELD
+from cti.calls.inbound import FAILOVER, HANDOVER_FIELD, REJOIN_VARIABLE
 from cti.calls.model import CallState
 from cti.esl.events import ChannelHangupComplete
 from cti.handover import HANDOVER_GRACE_SECONDS
@@ -172,6 +172,15 @@ class Recovery:
             except (ValueError, AttributeError):
                 rejoin = False
         else:
+            # Only a dialplan that tries the sockets again (cc_rejoin_ms) brings it back;
+            # without, the switch takes it to the failover group once its application ends.
+            try:
+                retries = self.api(f"uuid_getvar {call_uuid} {REJOIN_VARIABLE}").strip()
+            except Exception:
+                logger.exception("recovery: cannot read call %s", call_uuid)
+                return False
+            if retries in ("", "0", "_undef_") or retries.startswith("-ERR"):
+                return False
             rejoin = True
             mark = json.dumps({"node": fields.get("node", ""), "rejoin": True})
             self.services.redis.hset(CALL_KEY + call_uuid, HANDOVER_FIELD, mark)

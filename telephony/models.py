@@ -303,6 +303,22 @@ class CalendarException(models.Model):
         return f"{self.date} {self.get_kind_display()}"
 
 
+# FreeSWITCH's own music on hold stream (local_stream.conf.xml's "moh").
+DEFAULT_MUSIC_ON_HOLD = "local_stream://moh"
+
+
+def validate_sound_source(value: str) -> None:
+    """A sound the switch can play as music or ringback: a stream (``scheme://...``) or an
+    absolute file path. A relative name is read by FreeSWITCH as a tone script, which fails:
+    the agents' phones are cancelled as soon as they ring."""
+    if "://" in value or value.startswith("/"):
+        return
+    raise ValidationError(
+        _("Use a stream such as local_stream://moh or an absolute file path, not %(value)s."),
+        params={"value": value},
+    )
+
+
 class Queue(models.Model):
     """An ACD queue: who may answer, in what order, and what callers hear while they wait."""
 
@@ -321,7 +337,16 @@ class Queue(models.Model):
     priority = models.SmallIntegerField(
         _("priority"), default=0, help_text=_("Higher numbers are served first.")
     )
-    music_on_hold = models.CharField(_("music on hold"), max_length=255, default="moh/default")
+    music_on_hold = models.CharField(
+        _("music on hold"),
+        max_length=255,
+        default=DEFAULT_MUSIC_ON_HOLD,
+        validators=[validate_sound_source],
+        help_text=_(
+            "What waiting callers hear: a stream such as local_stream://moh, or the absolute "
+            "path of a sound file on the switch."
+        ),
+    )
     greeting_prompt = models.CharField(_("queue greeting prompt"), max_length=255, blank=True)
     announce_position = models.BooleanField(_("announce position"), default=True)
     announce_wait_time = models.BooleanField(_("announce estimated wait"), default=True)

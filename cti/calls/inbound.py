@@ -575,7 +575,11 @@ class InboundCallHandler:
         if queue is not None:
             ringback = (f"uuid_setvar {call.uuid} ringback {queue['music_on_hold']}",)
         try:
-            complete = self.session.execute_many([("bridge", dial)], api_first=ringback)[-1]
+            # Not event-locked: the agent's number (uuid_broadcast, once answered) must play
+            # during the bridge; with the lock FreeSWITCH holds it until the bridge ends.
+            complete = self.session.execute_many(
+                [("bridge", dial)], api_first=ringback, event_lock=False
+            )[-1]
         except ChannelHangup:
             self._settle_bridge()
             self.hangup_by = self.hangup_by or "caller"

@@ -244,6 +244,7 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
         apps: list[tuple[str, str]],
         timeout: float | None = None,
         api_first: tuple[str, ...] = (),
+        event_lock: bool = True,
     ) -> list[ChannelExecuteComplete]:
         """Run several applications in order, sent in one write, and wait until the last
         completes (FreeSWITCH queues a channel's messages and runs them one after another,
@@ -253,9 +254,15 @@ class OutboundSession(FrameProtocolMixin, ESLProtocol):
         of the applications: the socket runs an api command as it reads it, before it
         queues the messages behind it, and an api command brings no event. A failed one is
         logged; the applications run all the same.
+
+        ``event_lock=False`` (for one application alone): while it runs, the channel runs
+        the messages queued for it nested, as its loop parses them (a ``uuid_broadcast``
+        during a ``bridge``); with the lock (CF_EVENT_LOCK) they wait until it ends.
         """
         return self._run_apps(
-            [(app, arg, True, None) for app, arg in apps], timeout, [f"api {c}" for c in api_first]
+            [(app, arg, event_lock, None) for app, arg in apps],
+            timeout,
+            [f"api {c}" for c in api_first],
         )
 
     def _run_apps(

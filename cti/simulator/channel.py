@@ -459,6 +459,8 @@ class Channel:
         self.eavesdrop_mode = "listen"
         self.broadcast_greenlet: gevent.Greenlet | None = None
         self.stop_broadcast = False
+        # The application running was sent with event-lock (see Switch._parse_private).
+        self.event_locked = False
         self.originator: Channel | None = None
         self.db_row: dict[str, str] | None = None
         self.unlisted_at: float | None = None

@@ -643,10 +643,16 @@ class Switch:
             event_uuid = lookup.get("event-uuid")
             if event_uuid:
                 channel.set_variable("app_uuid", event_uuid)
-            for _ in range(max(loops, 1)):
-                if channel.down:
-                    break
-                self.execute(channel, app, arg, app_uuid=event_uuid)
+            # event-lock (CF_EVENT_LOCK): the messages queued behind wait for this one's end;
+            # without it the running application's loop runs them (a broadcast in a bridge).
+            channel.event_locked = lookup.get("event-lock", "").lower() == "true"
+            try:
+                for _ in range(max(loops, 1)):
+                    if channel.down:
+                        break
+                    self.execute(channel, app, arg, app_uuid=event_uuid)
+            finally:
+                channel.event_locked = False
         elif command == "hangup":
             self.hangup(channel, lookup.get("hangup-cause", "NORMAL_CLEARING"))
         elif command == "unhold":
@@ -1587,8 +1593,11 @@ class Switch:
             command.append(("loops", "-1"))
 
         def run() -> None:
-            # The session picks the queued broadcast up on its next media cycle.
+            # The session picks the queued broadcast up on its next media cycle, or, when
+            # the application it runs holds the event lock, once that application is over.
             self.clock.sleep(0.2)
+            while channel.event_locked and channel.up:
+                gevent.sleep(0.01)
             channel.stop_broadcast = False
             channel.set_variable("current_application_response", None)
             app_uuid = self.new_uuid()

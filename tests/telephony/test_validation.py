@@ -122,3 +122,16 @@ def test_api_reports_self_overflow_with_code_and_field(client, make_user):
     body = response.json()
     assert body["code"] == "invalid"
     assert body["fields"]["overflow_queue"] == ["A queue cannot overflow to itself."]
+
+
+def test_music_on_hold_must_be_a_stream_or_an_absolute_path():
+    """FreeSWITCH reads a relative name as a tone script, which fails (the agents' phones
+    are cancelled as they ring): found on a real switch with the old default moh/default."""
+    for good in (
+        m.DEFAULT_MUSIC_ON_HOLD,
+        "/usr/share/sounds/moh.wav",
+        "tone_stream://%(400,200,400)",
+    ):
+        m.validate_sound_source(good)
+    with pytest.raises(ValidationError):
+        m.validate_sound_source("moh/default")
