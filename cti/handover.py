@@ -14,7 +14,8 @@ dialplan's next action. When another daemon is running, the stopping leader does
 2. The lease is released (by the daemon).
 3. ``complete``: once another daemon leads and accepts calls (it writes ``cc:accepting``), each
    call gets the channel variable ``cc_handover`` and is sent back through its own dialplan
-   extension (``transfer``, on its own socket, which then closes): the ``socket``
+   extension (``uuid_transfer``, sent on its own socket with the ``exit`` that closes it):
+   the ``socket``
    application connects it to the new leader,
    whose handler takes it up where it was (see ``InboundCallHandler.run``). A queued caller
    waits in the same queue at the same place: same arrival time, same priority, the same
@@ -202,19 +203,13 @@ class Handover:
         gevent.spawn_later(HANDOVER_GRACE_SECONDS, self.recovery.expire_handovers, [call_uuid])
         logger.warning("call %s: its socket broke; awaiting its next try", call_uuid)
         # Its next try comes once the application it is in ends (a piece of music): pull it
-        # now (the broken socket cannot end the next one's park any more).
-        destination = handler.call.destination_number
-        try:
-            reply = services.switch_api(f"uuid_transfer {call_uuid} {destination}")
-        except Exception:  # the switch's connection may be broken too
-            logger.info("call %s: not pulled; it comes back by itself", call_uuid)
-        else:
-            if not reply.startswith("+OK"):
-                logger.info("call %s: not pulled: %s", call_uuid, reply.strip())
+        # now (the broken socket cannot end the next one's park any more). Not pulled, it
+        # comes back by itself.
+        self.recovery.pull(call_uuid, handler.call.destination_number)
 
     def _transfer(self, handler: InboundCallHandler) -> bool:
-        """Back through the call's own dialplan extension, on its own socket (see
-        ``OutboundSession.transfer_away`` for why not ``uuid_transfer``)."""
+        """Back through the call's own dialplan extension: ``uuid_transfer`` and ``exit`` in
+        one write on its own socket (see ``OutboundSession.transfer_away`` for why)."""
         data = handler.session.channel_data
         destination = (data.destination_number if data is not None else "") or ""
         if not destination or handler.session.hung_up:

@@ -198,22 +198,27 @@ class Recovery:
         whose ``socket`` reaches us. Returns how many were pulled."""
         pulls, self._to_pull = self._to_pull, []
         handled = {handler.call.uuid for handler in self.services.calls}
-        pulled = 0
-        for call_uuid, destination in pulls:
-            if call_uuid in handled:
-                continue  # here already
-            try:
-                reply = self.api(f"uuid_transfer {call_uuid} {destination}")
-            except Exception:
-                logger.exception("recovery: cannot pull call %s", call_uuid)
-                continue
-            if reply.startswith("+OK"):
-                pulled += 1
-            else:
-                logger.info("recovery: call %s not pulled: %s", call_uuid, reply.strip())
+        pulled = sum(
+            self.pull(call_uuid, destination)
+            for call_uuid, destination in pulls
+            if call_uuid not in handled  # here already
+        )
         if pulls:
             logger.warning("recovery: pulled %d of %d rejoining calls", pulled, len(pulls))
         return pulled
+
+    def pull(self, call_uuid: str, destination: str) -> bool:
+        """``uuid_transfer`` the call to ``destination`` (its DID); whether the switch did.
+        Only for a call no socket controls any more: a live one would lose its park."""
+        try:
+            reply = self.api(f"uuid_transfer {call_uuid} {destination}")
+        except Exception:  # the switch's connection may be broken too
+            logger.info("recovery: call %s not pulled: no switch", call_uuid)
+            return False
+        if not reply.startswith("+OK"):
+            logger.info("recovery: call %s not pulled: %s", call_uuid, reply.strip())
+            return False
+        return True
 
     def expire_handovers(self, call_uuids: list[str]) -> int:
         """Close the handed-over calls whose caller never reached us (as failover while the

@@ -70,6 +70,14 @@ def wait_taken_up(center, callers, leader, standby, entered: dict, timeout: floa
         assert caller.channel.variables.get("cc_failover") is None
 
 
+def first_come_first_served(center, user, agent, callers) -> None:
+    """Once both callers wait in the queue again, the agent turns ready and gets the first."""
+    wait_for(lambda: center.redis.zcard("cc:queue:hotline:waiting") == 2, what="both queued")
+    assert center.command("ready", user.id).accepted
+    wait_for(lambda: center.agent_status(agent.id) == "talking", 20, what="answered")
+    assert center.redis.hget(f"cc:agent:{agent.id}", "call") == callers[0].uuid
+
+
 def test_standby_takes_over_within_five_seconds_and_takes_calls(center, make_user):
     _queue, users, agents = configure(make_user, agents=1)
     center.start(dids=DIDS, extensions=["1001"], daemons=2)
@@ -193,10 +201,7 @@ def test_a_stopping_leader_hands_its_queued_callers_to_the_standby_in_their_plac
     assert not center.facts("queue_exited") and not center.facts("call_ended")
 
     # The first to come is the first served, by the new leader (once both wait again).
-    wait_for(lambda: center.redis.zcard("cc:queue:hotline:waiting") == 2, what="both queued")
-    assert center.command("ready", users[0].id).accepted
-    wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="answered")
-    assert center.redis.hget(f"cc:agent:{agents[0].id}", "call") == callers[0].uuid
+    first_come_first_served(center, users[0], agents[0], callers)
     assert sorted(f["call_uuid"] for f in center.facts("call_started")) == sorted(entered)
     assert sorted(f["call_uuid"] for f in center.facts("queue_entered")) == sorted(entered)
     (exit_,) = wait_for(lambda: center.facts("queue_exited"), 10, what="the queue exit")
@@ -378,10 +383,7 @@ def test_queued_callers_of_a_leader_that_dies_rejoin_the_standby_in_their_places
     wait_taken_up(center, callers, leader, standby, entered, 15)
     assert not phone.channels and not center.facts("queue_exited")
 
-    wait_for(lambda: center.redis.zcard("cc:queue:hotline:waiting") == 2, what="both queued")
-    assert center.command("ready", users[0].id).accepted
-    wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="answered")
-    assert center.redis.hget(f"cc:agent:{agents[0].id}", "call") == callers[0].uuid
+    first_come_first_served(center, users[0], agents[0], callers)
     assert len(center.facts("call_started")) == 2 and len(center.facts("queue_entered")) == 2
 
 
@@ -427,10 +429,7 @@ def test_a_single_daemon_restarted_in_time_keeps_its_queued_callers_in_their_pla
     wait_taken_up(center, callers, old, replacement, entered, 20)
     assert not phone.channels, "a caller reached the failover ring group"
 
-    wait_for(lambda: center.redis.zcard("cc:queue:hotline:waiting") == 2, what="both queued")
-    assert center.command("ready", users[0].id).accepted
-    wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="answered")
-    assert center.redis.hget(f"cc:agent:{agents[0].id}", "call") == callers[0].uuid
+    first_come_first_served(center, users[0], agents[0], callers)
     assert len(center.facts("call_started")) == 2 and len(center.facts("queue_entered")) == 2
     assert not center.facts("call_ended") and not center.facts("queue_exited")[1:]
 
@@ -481,10 +480,7 @@ def test_a_queued_caller_whose_socket_drops_rejoins_the_running_daemon_in_its_pl
     assert not center.facts("call_abandoned") and not center.facts("queue_exited")
     assert not center.facts("call_ended")
 
-    wait_for(lambda: center.redis.zcard("cc:queue:hotline:waiting") == 2, what="both queued")
-    assert center.command("ready", users[0].id).accepted
-    wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="answered")
-    assert center.redis.hget(f"cc:agent:{agents[0].id}", "call") == callers[0].uuid
+    first_come_first_served(center, users[0], agents[0], callers)
     assert len(center.facts("call_started")) == 2 and len(center.facts("queue_entered")) == 2
 
 
