@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import gevent
 import gevent.event
 import gevent.socket
@@ -351,13 +354,31 @@ def test_subscribe_refuses_kinds_myevents_does_not_send():
         session.subscribe({"CHANNEL_HOLD"})
 
 
+@contextlib.contextmanager
+def _calling_7000(dialplan: str, *servers: OutboundServer) -> Iterator:
+    """A simulator (speed 0.1) with the ``default`` context's ``dialplan`` (extensions) and
+    a caller dialling 7000; the simulator and the (started) ``servers`` stopped afterwards."""
+    from cti.simulator import SwitchSimulator
+    from cti.simulator.parties import SimulatedCaller
+
+    simulator = SwitchSimulator(
+        dialplan_xml=f'<include><context name="default">{dialplan}</context></include>',
+        speed=0.1,
+    ).start()
+    try:
+        caller = SimulatedCaller(simulator)
+        caller.dial("7000")
+        yield caller
+    finally:
+        for server in servers:
+            server.stop(timeout=1)
+        simulator.stop()
+
+
 def _hand_over_between_two_servers(first_script, second_script) -> dict:
     """A call that reaches ``first_script`` on one outbound socket (extension 7000) and may
     be sent on to ``second_script`` on another (7001, after which the dialplan notes that
     the socket application returned). Returns what the scripts noted and the channel."""
-    from cti.simulator import SwitchSimulator
-    from cti.simulator.parties import SimulatedCaller
-
     noted: dict = {"second_connected": gevent.event.Event()}
 
     def factory(script):
@@ -374,8 +395,7 @@ def _hand_over_between_two_servers(first_script, second_script) -> dict:
     second = OutboundServer(factory(second_script), "127.0.0.1", 0)
     first.start()
     second.start()
-    simulator = SwitchSimulator(
-        dialplan_xml=f"""<include><context name="default">
+    dialplan = f"""
         <extension name="first"><condition field="destination_number" expression="^7000$">
           <action application="socket" data="127.0.0.1:{first.address[1]} async full"/>
         </condition></extension>
@@ -383,18 +403,10 @@ def _hand_over_between_two_servers(first_script, second_script) -> dict:
           <action application="socket" data="127.0.0.1:{second.address[1]} async full"/>
           <action application="set" data="fell_through=true"/>
           <action application="hangup"/>
-        </condition></extension></context></include>""",
-        speed=0.1,
-    ).start()
-    try:
-        caller = SimulatedCaller(simulator)
-        caller.dial("7000")
+        </condition></extension>"""
+    with _calling_7000(dialplan, first, second) as caller:
         assert caller.wait_destroyed(timeout=10), noted
         noted["channel"] = caller.channel
-    finally:
-        first.stop(timeout=1)
-        second.stop(timeout=1)
-        simulator.stop()
     return noted
 
 
@@ -446,8 +458,6 @@ def _socket_closing_during(playback: str, hold: float, piece_seconds: int = 0) -
     """A call on an outbound socket whose script starts ``playback`` (cut at
     ``piece_seconds`` when given, as the daemon's music) and closes the socket at once; after
     ``hold`` real seconds returns (channel up?, playback_ms, fell_through)."""
-    from cti.simulator import SwitchSimulator
-    from cti.simulator.parties import SimulatedCaller
 
     class Script:
         def __init__(self, session: OutboundSession) -> None:
@@ -466,18 +476,13 @@ def _socket_closing_during(playback: str, hold: float, piece_seconds: int = 0) -
 
     server = OutboundServer(Script, "127.0.0.1", 0)
     server.start()
-    simulator = SwitchSimulator(
-        dialplan_xml=f"""<include><context name="default">
+    dialplan = f"""
         <extension name="x"><condition field="destination_number" expression="^7000$">
           <action application="socket" data="127.0.0.1:{server.address[1]} async full"/>
           <action application="set" data="fell_through=true"/>
           <action application="park"/>
-        </condition></extension></context></include>""",
-        speed=0.1,
-    ).start()
-    try:
-        caller = SimulatedCaller(simulator)
-        caller.dial("7000")
+        </condition></extension>"""
+    with _calling_7000(dialplan, server) as caller:
         gevent.sleep(hold)
         channel = caller.channel
         return (
@@ -485,9 +490,6 @@ def _socket_closing_during(playback: str, hold: float, piece_seconds: int = 0) -
             channel.variables.get("playback_ms"),
             channel.variables.get("fell_through"),
         )
-    finally:
-        server.stop(timeout=1)
-        simulator.stop()
 
 
 def test_a_socket_closing_lets_the_running_application_finish_before_the_dialplan_goes_on():
