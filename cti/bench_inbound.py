@@ -770,7 +770,7 @@ def audit_facts(client: redis.Redis, stream: str = DEFAULT_STREAM) -> FactAudit:
             at = float(fields["at"])
             if kind == "call_started":
                 calls_started.add(payload["call_uuid"])
-            elif kind == "call_ended":
+            elif kind in ("call_ended", "failover_ended"):  # both complete the CDR
                 calls_ended.add(payload["call_uuid"])
             elif kind == "leg_ended":
                 legs.add(payload["leg_uuid"])

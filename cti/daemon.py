@@ -14,6 +14,7 @@ Everything is built here and passed down through constructors (no module globals
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -40,6 +41,7 @@ from cti.esl.inbound import InboundClient
 from cti.esl.outbound import OutboundServer, OutboundSession
 from cti.esl.protocol import ConnectionLost
 from cti.facts import FactWriter
+from cti.failover import FAILOVER_VARIABLE, FailoverRecords
 from cti.handover import ACCEPTING_KEY, Handover
 from cti.lease import LeaderLease
 from cti.legs import CALL_VARIABLE, LegRecorder
@@ -132,6 +134,7 @@ class Daemon:
         self.control = CallControl(self.services, self._api)
         self.recovery = Recovery(self.services, self._api)
         self.handover = Handover(self.services, self.recovery, options.settings.node_name)
+        self.failover = FailoverRecords(self.services, self.recovery)
         self.services.handover = self.handover
         self.commands = CommandServer(self.redis, consumer=options.settings.node_name)
         self.control.register_all(self.commands)
@@ -158,6 +161,7 @@ class Daemon:
             client.on("CHANNEL_ANSWER", self._dialled_call_answered)
             client.on("CHANNEL_HANGUP_COMPLETE", self._dialled_call_ended)
             client.on("CHANNEL_HANGUP_COMPLETE", self._leg_ended)
+            client.on("CHANNEL_HANGUP_COMPLETE", functools.partial(self._failover_ended, client))
             for subclass in ("sofia::register", "sofia::unregister", "sofia::expire"):
                 client.on("CUSTOM", self._registration, subclass=subclass)
 
@@ -198,6 +202,28 @@ class Daemon:
                 self.recovery.pull_rejoining()
         except Exception:
             logger.exception("resync failed")
+        self._collect_failover_records()
+
+    def _collect_failover_records(self) -> None:
+        """The CDRs of the calls the switches took to the failover group (cti/failover.py)."""
+        for client in self.switches:
+            if not client.connected:
+                continue
+            try:
+                self.failover.collect_all(client.api)
+            except Exception:
+                logger.exception("failover records of %s:%s not read", client.host, client.port)
+
+    def _failover_ended(self, client: InboundClient, event) -> None:
+        """A call in the failover group ended: its record is on the switch now."""
+        if self.leading.is_set() and event.variable(FAILOVER_VARIABLE) == "true":
+            gevent.spawn(self._collect_failover_record, client, event.unique_id or "")
+
+    def _collect_failover_record(self, client: InboundClient, call_uuid: str) -> None:
+        try:
+            self.failover.collect(client.api, call_uuid)
+        except Exception:
+            logger.exception("failover record of %s not read", call_uuid)
 
     # A standby sees the same events: only the leader records and closes dialled calls.
     def _dialled_call_answered(self, event) -> None:

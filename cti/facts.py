@@ -38,6 +38,9 @@ DIRECTIONS = frozenset({"inbound", "outbound", "internal"})
 QUEUE_OUTCOMES = frozenset({"answered", "abandoned", "overflowed", "voicemail", "callback"})
 SUPERVISOR_ACTIONS = frozenset({"listen", "whisper", "barge", "hangup", "logout", "busy", "ready"})
 ACTION_RESULTS = frozenset({"ok", "failed"})
+# Where a call goes when no daemon handles it (the dialplan's failover ring group), as the
+# CDR's hangup_by and the queue exit's target.
+FAILOVER = "failover"
 LEG_PARTIES = frozenset({"caller", "agent", "supervisor", "external", "ivr", "voicemail"})
 
 
@@ -102,6 +105,32 @@ class CallEnded:
     def __post_init__(self) -> None:
         _require(bool(self.call_uuid), "call_uuid must not be empty")
         _check_member(self.direction, DIRECTIONS, "direction")
+
+    @property
+    def subject(self) -> str:
+        return self.call_uuid
+
+
+@dataclass(frozen=True, slots=True)
+class FailoverEnded:
+    """A call that reached the failover ring group ended: the switch's own record of it
+    (cti/failover.py), read by a daemon maybe long after. ``at``: when it ended.
+
+    It completes the call's CDR with the switch's times and cause: the rest (queue, agent,
+    IVR flow, recording) is what a daemon knew of the call, if one did; a call no daemon saw
+    gets a CDR from this fact alone."""
+
+    KIND: ClassVar[str] = "failover_ended"
+    call_uuid: str
+    caller: str
+    callee: str  # the dialled number (the DID)
+    started_at: float
+    hangup_cause: str
+    answered_at: float | None = None
+    node: str = ""
+
+    def __post_init__(self) -> None:
+        _require(bool(self.call_uuid), "call_uuid must not be empty")
 
     @property
     def subject(self) -> str:
@@ -312,6 +341,7 @@ class VoicemailLeft:
 Fact = (
     CallStarted
     | CallEnded
+    | FailoverEnded
     | LegEnded
     | AgentStateChanged
     | QueueEntered
@@ -330,6 +360,7 @@ FACT_TYPES: Mapping[str, type[Fact]] = types.MappingProxyType(
         for cls in (
             CallStarted,
             CallEnded,
+            FailoverEnded,
             LegEnded,
             AgentStateChanged,
             QueueEntered,
@@ -653,6 +684,21 @@ class FactWriter:
             hangup_by=hangup_by,
             node=node,
         )
+        return self.record(fact, at)
+
+    def failover_ended(
+        self,
+        *,
+        call_uuid: str,
+        caller: str,
+        callee: str,
+        started_at: float,
+        hangup_cause: str,
+        answered_at: float | None = None,
+        node: str = "",
+        at: float | None = None,
+    ) -> str:
+        fact = FailoverEnded(call_uuid, caller, callee, started_at, hangup_cause, answered_at, node)
         return self.record(fact, at)
 
     def leg_ended(

@@ -42,6 +42,7 @@ from django.db import (
 
 from cti import facts as f
 from cti import models as m
+from cti.facts import FAILOVER
 
 logger = logging.getLogger(__name__)
 
@@ -140,14 +141,13 @@ def _call_started(e: Envelope) -> m.CallRecord:
     )
 
 
-def _call_ended(e: Envelope) -> m.CallRecord:
-    fact: f.CallEnded = e.fact  # type: ignore[assignment]
+def _ended_call(e: Envelope, fact: f.CallEnded | f.FailoverEnded, **columns: Any) -> m.CallRecord:
+    """The CDR of a call that ended at ``e.at``: its numbers, times and cause, and
+    ``columns``."""
     return m.CallRecord(
         call_uuid=fact.call_uuid,
-        direction=fact.direction,
         caller=fact.caller,
         callee=fact.callee,
-        did=fact.did,
         node=fact.node,
         started_at=stored_moment(fact.started_at),
         answered_at=None if fact.answered_at is None else stored_moment(fact.answered_at),
@@ -155,11 +155,29 @@ def _call_ended(e: Envelope) -> m.CallRecord:
         duration_seconds=_seconds_between(fact.started_at, e.at),
         talk_seconds=_seconds_between(fact.answered_at, e.at),
         hangup_cause=fact.hangup_cause,
+        **columns,
+    )
+
+
+def _call_ended(e: Envelope) -> m.CallRecord:
+    fact: f.CallEnded = e.fact  # type: ignore[assignment]
+    return _ended_call(
+        e,
+        fact,
+        direction=fact.direction,
+        did=fact.did,
         hangup_by=fact.hangup_by,
         queue=fact.queue,
         agent_id=fact.agent_id,
         ivr_flow=fact.ivr_flow,
         recording_path=fact.recording_path,
+    )
+
+
+def _failover_ended(e: Envelope) -> m.CallRecord:
+    fact: f.FailoverEnded = e.fact  # type: ignore[assignment]
+    return _ended_call(
+        e, fact, direction=m.CallDirection.INBOUND, did=fact.callee, hangup_by=FAILOVER
     )
 
 
@@ -339,6 +357,22 @@ UPSERTS: dict[str, _Upsert] = {
             "agent_id",
             "ivr_flow",
             "recording_path",
+        ),
+    ),  # fmt: skip
+    # After call_ended: the switch's times and cause of a call that reached the failover
+    # ring group; what a daemon knew of it (numbers, queue, agent, flow) stays.
+    f.FailoverEnded.KIND: _Upsert(
+        m.CallRecord,
+        ("call_uuid",),
+        _failover_ended,
+        update=(
+            "started_at",
+            "answered_at",
+            "ended_at",
+            "duration_seconds",
+            "talk_seconds",
+            "hangup_cause",
+            "hangup_by",
         ),
     ),  # fmt: skip
     f.LegEnded.KIND: _Upsert(

@@ -29,6 +29,8 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import jinja2
 from lxml import etree
 
+from freeswitch_conf import failover
+
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 TEMPLATE_SUFFIX = ".j2"
 
@@ -760,6 +762,7 @@ class _Derived:
     socket_data: str
     daemon_targets: str
     ring_group_dial_string: str
+    failover_hangup_hook: str
 
 
 def _derive(context: RenderContext) -> _Derived:
@@ -775,6 +778,7 @@ def _derive(context: RenderContext) -> _Derived:
         socket_data=f"{targets} async full",
         daemon_targets=targets,
         ring_group_dial_string=dial_string,
+        failover_hangup_hook=failover.hangup_hook(),
     )
 
 

@@ -30,6 +30,7 @@ from cti.calls.model import Call, CallState
 from cti.esl.events import ChannelBridge, ChannelUnbridge, Dtmf
 from cti.esl.outbound import ChannelHangup, OutboundSession
 from cti.esl.protocol import ConnectionLost, EslError
+from cti.facts import FAILOVER
 from cti.legs import leg_variables
 from cti.notify import CALL_KEY
 from cti.services import recording_path
@@ -45,9 +46,6 @@ S = CallState
 # follows the hangup at once on a healthy switch).
 RECORDING_CLOSE_SECONDS = 5.0
 
-# Where a stopping daemon's calls go (the dialplan's failover ring group), as the CDR's
-# hangup_by and the queue exit's target; the next leader's recovery says the same.
-FAILOVER = "failover"
 # States in which the caller talks with somebody through the switch.
 CONVERSATION_STATES = frozenset({S.BRIDGED, S.HELD, S.TRANSFERRING, S.CONFERENCE})
 # States in which a stopping leader hands the call to the next one (cti/handover.py); an

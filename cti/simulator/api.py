@@ -140,7 +140,10 @@ class ApiCommands:
             "expand": self.expand,
             "hupall": self.hupall,
             "sofia": self.sofia,
+            "db": self.db,
         }
+        # mod_db's table (realm, key) -> value; the switch keeps it on disk, across calls.
+        self.db_rows: dict[tuple[str, str], str] = {}
 
     def execute(
         self, command: str, argument: str, session: Channel | None = None
@@ -201,6 +204,41 @@ class ApiCommands:
     def expand(self, argument: str, session: Channel | None) -> str:
         command, _, rest = self.switch.expand(session, argument).partition(" ")
         return self.execute(command, rest, session)[1]
+
+    def db(self, argument: str, session: Channel | None) -> str:
+        """mod_db's ``db`` API (db_api_function): ``insert/realm/key/value``,
+        ``delete/realm/key``, ``select/realm/key``, ``exists/realm/key``, ``count[/realm]``,
+        ``list[/realm]``. The argument splits on ``/`` into at most four parts (the value
+        keeps its own); a select reads into 256 bytes and a list into 4,096."""
+        parts = [part.strip() for part in argument.split("/", 3)] if argument else []
+        if not parts:
+            return "!err!"
+        action, args = parts[0].lower(), parts[1:]
+        rows = self.db_rows
+        if action == "insert" and len(args) == 3:
+            rows.pop((args[0], args[1]), None)
+            rows[(args[0], args[1])] = args[2]
+            return "+OK"
+        if action == "delete" and args:
+            rows.pop((args[0], args[1] if len(args) > 1 else ""), None)
+            return "+OK"
+        if action in ("select", "exists") and len(args) >= 2:
+            value = rows.get((args[0], args[1]), "")[:255]
+            if action == "select":
+                return value
+            return "true" if value else "false"
+        if action == "count" and len(args) <= 1:
+            if not args:
+                return str(len({realm for realm, _ in rows}))
+            return str(sum(1 for realm, _ in rows if realm == args[0]))
+        if action == "list" and len(args) <= 1:
+            if args:
+                names = list(dict.fromkeys(key for realm, key in rows if realm == args[0]))
+            else:
+                names = list(dict.fromkeys(realm for realm, _ in rows))
+            # Each name with its comma, into 4,096 bytes, then the last character cut.
+            return "".join(f"{name}," for name in names)[:4095][:-1]
+        return "!err!"
 
     def sofia(self, argument: str, session: Channel | None) -> str:
         if argument.strip() != "status":

@@ -10,6 +10,8 @@ from lxml import etree
 
 _VARIABLE = re.compile(r"\$\{([^{}]+)\}")
 _CAPTURE = re.compile(r"\$(\d)")
+_ESCAPED_DOLLAR = "\\$"
+_HELD_DOLLAR = "\x00"
 
 
 @dataclass
@@ -134,7 +136,12 @@ def expand_variables(
     lookup: Callable[[str], str | None],
     api: Callable[[str, str], str] | None = None,
 ) -> str:
-    """Expand ``${var}`` and ``${api(args)}`` the way switch_channel_expand_variables does."""
+    """Expand ``${var}`` and ``${api(args)}`` the way switch_channel_expand_variables does.
+    An escaped ``\\$`` is not expanded: it comes out as a plain ``$`` (so ``\\${x}`` gives
+    ``${x}``, for a later expansion: an ``api_hangup_hook`` set by the dialplan)."""
+    held = _ESCAPED_DOLLAR in text
+    if held:
+        text = text.replace(_ESCAPED_DOLLAR, _HELD_DOLLAR)
     previous = None
     while previous != text and "${" in text:
         previous = text
@@ -147,4 +154,4 @@ def expand_variables(
             return lookup(inner) or ""
 
         text = _VARIABLE.sub(replace, text)
-    return text
+    return text.replace(_HELD_DOLLAR, "$") if held else text

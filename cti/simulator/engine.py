@@ -578,6 +578,19 @@ class Switch:
             if value is not None:
                 channel.set_variable(name, value)
 
+    def _hangup_hook(self, channel: Channel) -> None:
+        """``api_hangup_hook``: an API command run once the channel has hung up, expanded
+        with its variables then (times and cause included), as api_hook in
+        switch_core_state_machine.c: ``command::argument`` or ``command argument``."""
+        hook = channel.variables.get("api_hangup_hook")
+        if not hook or self.api_handler is None:
+            return
+        command, separator, argument = hook.partition("::")
+        if not separator:
+            command, _, argument = hook.partition(" ")
+        session = channel if channel.variables.get("session_in_hangup_hook") == "true" else None
+        self.api_handler(command, self.expand(channel, argument), session)
+
     def listed_channels(self) -> list[Channel]:
         now = time.monotonic()
         self._recently_destroyed = [
@@ -596,6 +609,7 @@ class Switch:
         self._presence(channel)
         channel.set_running_state("CS_REPORTING", 11)
         self._cdr_variables(channel)
+        self._hangup_hook(channel)
         channel.set_variable("call_uuid", channel.uuid)
         channel.fire(
             "CHANNEL_HANGUP_COMPLETE", before=[("Hangup-Cause", channel.hangup_cause or "")]

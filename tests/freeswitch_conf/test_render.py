@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from freeswitch_conf import failover
 from freeswitch_conf.render import (
     PUBLIC_DIALPLAN_PATH,
     TEMPLATES_DIR,
@@ -228,13 +229,27 @@ def test_every_did_hands_the_call_to_the_daemon_then_fails_over_to_the_ring_grou
 
 
 def test_nothing_caller_controlled_reaches_action_data() -> None:
-    """${...} in a variable's value is expanded again, API calls included: never echo input."""
+    """${...} in a variable's value is expanded again, API calls included: never echo input
+    into what the dialplan runs. The one exception is the failover's hangup hook, which
+    stores the numbers as data once the call is over: escaped, so nothing is expanded when
+    the dialplan runs, and mod_sofia turns a caller's ``${`` into ``%{`` on the way in
+    (switch_var_clean_string), so the hook's expansion cannot run a caller's API call."""
     context = small_context(unknown_did=UnknownDidRoute("default_flow", "en"))
-    for element in public_dialplan(context).iter("action"):
+    hooks = 0
+    actions = list(public_dialplan(context).iter("action"))
+    for element in actions:
         data = element.get("data", "")
+        if data.startswith("api_hangup_hook="):
+            hooks += 1
+            assert data == "api_hangup_hook=" + failover.hangup_hook()
+            assert data.startswith("api_hangup_hook=db insert/cc_failover/${uuid}/")
+            data = re.sub(r"\\\$\{(destination_number|caller_id_number)\}", "", data)
         assert "destination_number" not in data
         assert "caller_id" not in data
         assert not re.search(r"\$\d", data)
+    # One in each failover (the DIDs' and the unknown DIDs'), and nowhere else.
+    failovers = [a for a in actions if a.get("data") == "cc_failover=true"]
+    assert hooks == len(failovers) >= 2
 
 
 def test_unknown_dids_can_go_to_the_daemon_with_a_default_flow() -> None:

@@ -501,6 +501,56 @@ def test_a_queued_caller_whose_socket_drops_with_no_retry_is_closed_as_failover(
     assert not center.facts("call_abandoned")
     wait_for(lambda: ring_group.channels, 10, what="the ring group to ring")
 
+    # The group answers, the caller talks and hangs up: the switch's record of the call,
+    # read by the running daemon at once, completes the CDR with the real end.
+    wait_for(lambda: "CHANNEL_BRIDGE" in caller.events, 10, what="the group to answer")
+    caller.hangup()
+    (ended,) = wait_for(
+        lambda: center.facts("failover_ended"), 15, what="the switch's record\n" + center.logs()
+    )
+    assert ended["call_uuid"] == caller.uuid and ended["callee"] == "12329"
+    assert ended["caller"] == "13800000043" and ended["hangup_cause"] == "NORMAL_CLEARING"
+    assert ended["started_at"] < ended["answered_at"]  # the switch's own clock
+    kinds = [entry["kind"] for _id, entry in center.redis.xrange("cc:facts")]
+    assert kinds.index("failover_ended") > kinds.index("call_ended")  # corrects, not undone
+    assert center.simulator.api.execute("db", "list/cc_failover")[1] == ""
+
+
+def test_a_call_that_reached_the_ring_group_while_no_daemon_ran_gets_its_cdr_from_the_next(
+    center, make_user
+):
+    """No daemon runs: the caller reaches the failover ring group, talks and hangs up. The
+    switch keeps the call's record, and the next daemon to start writes its CDR from it."""
+    configure(make_user, agents=1)
+    center.start(dids=DIDS, extensions=["1001"])
+    center.simulator.add_endpoint("1001", answer_delay=0.5)
+    old = center.daemons[0]
+    old.stop()
+
+    caller = SimulatedCaller(center.simulator, caller_id_number="13800000051")
+    caller.dial("12329", context="public")
+    wait_for(lambda: "CHANNEL_BRIDGE" in caller.events, 15, what="the ring group to answer")
+    caller.hangup()
+    assert caller.wait_destroyed(10)
+    assert not center.facts("failover_ended") and not center.facts("call_started")
+
+    start_replacement(center, old)
+    (ended,) = wait_for(
+        lambda: center.facts("failover_ended"), 30, what="the CDR\n" + center.logs()
+    )
+    assert (ended["call_uuid"], ended["caller"], ended["callee"]) == (
+        caller.uuid, "13800000051", "12329",
+    )  # fmt: skip
+    assert ended["started_at"] < ended["answered_at"]
+    (entry,) = [e for _id, e in center.redis.xrange("cc:facts") if e["kind"] == "failover_ended"]
+    assert float(entry["at"]) >= ended["answered_at"]
+    assert not center.facts("call_ended"), "no daemon knew the call: the switch's record is all"
+    wait_for(
+        lambda: center.simulator.api.execute("db", "list/cc_failover")[1] == "",
+        10,
+        what="the record deleted once written",
+    )
+
 
 @pytest.mark.parametrize("pauses", [[], [1000, 2000, 3000]], ids=["at-once", "after-retries"])
 def test_calls_reach_the_ring_group_when_no_daemon_answers(tmp_path, pauses):

@@ -6,7 +6,7 @@ from cti import facts as f
 
 
 def emit_one_of_each_kind(writer: f.FactWriter) -> None:
-    """Emit one fact of every kind in the catalogue, about calls c1, c2, c3 and agent 3."""
+    """Emit one fact of every kind in the catalogue, about calls c1 to c4 and agent 3."""
     writer.call_started(call_uuid="c1", direction="inbound", caller="13800000000", callee="95555")
     writer.queue_entered(call_uuid="c1", queue="sales", position=2, entered_at=100.0)
     writer.queue_exited(
@@ -28,6 +28,10 @@ def emit_one_of_each_kind(writer: f.FactWriter) -> None:
         supervisor_id=9, action="whisper", result="ok", target_agent_id=3, target_call_uuid="c1"
     )
     writer.voicemail_left(call_uuid="c3", path="/vm/c3.wav", duration=12.0, group_id=2)
+    writer.failover_ended(
+        call_uuid="c4", caller="13900000000", callee="95555", started_at=300.0,
+        answered_at=305.0, hangup_cause="ORIGINATOR_CANCEL", at=330.0,
+    )  # fmt: skip
     writer.call_ended(
         call_uuid="c1", direction="inbound", caller="13800000000", callee="95555",
         started_at=95.0, answered_at=112.5, hangup_cause="NORMAL_CLEARING", queue="sales",

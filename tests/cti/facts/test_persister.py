@@ -81,6 +81,13 @@ def test_each_kind_lands_in_its_table(db, redis_client, writer):
     assert (call.duration_seconds, call.talk_seconds) == (105.0, 87.5)
     assert (call.queue, call.agent_id, call.hangup_cause) == ("sales", 3, "NORMAL_CLEARING")
 
+    failover = m.CallRecord.objects.get(call_uuid="c4")
+    assert (failover.direction, failover.caller, failover.did) == (
+        "inbound", "13900000000", "95555",
+    )  # fmt: skip
+    assert (failover.hangup_by, failover.hangup_cause) == ("failover", "ORIGINATOR_CANCEL")
+    assert (failover.duration_seconds, failover.talk_seconds) == (30.0, 25.0)
+
     leg = m.CallLeg.objects.get(leg_uuid="l1")
     assert (leg.call_uuid, leg.party, leg.agent_id, leg.talk_seconds) == ("c1", "agent", 3, 87.5)
 
@@ -148,6 +155,36 @@ def test_a_call_started_replayed_after_its_call_ended_does_not_undo_the_cdr(
     assert call.started_at == utc(9.5) and call.ended_at == utc(70.0)
     store_facts([started, ended])  # both in one batch: the end still wins
     assert m.CallRecord.objects.get(call_uuid="c9").started_at == utc(9.5)
+
+
+def test_the_switchs_failover_record_corrects_times_and_keeps_what_the_daemon_knew(
+    db, redis_client, writer
+):
+    """A daemon closed the call when it let go of it (to the failover group); the switch's
+    record, read later, brings the real end and cause but not blanks over the queue."""
+    writer.call_ended(
+        call_uuid="c8", direction="inbound", caller="13800000008", callee="95555",
+        started_at=10.0, answered_at=10.5, hangup_cause="NORMAL_CLEARING", queue="sales",
+        agent_id=3, ivr_flow="hotline", hangup_by="failover", at=40.0,
+    )  # fmt: skip
+    writer.failover_ended(
+        call_uuid="c8", caller="", callee="95555", started_at=9.8, answered_at=10.5,
+        hangup_cause="NO_ANSWER", at=95.0,
+    )  # fmt: skip
+    from cti.persister import parse_entry
+
+    ended, failover = (parse_entry(i, fields) for i, fields in redis_client.xrange(STREAM))
+    for batches in ([[ended], [failover]], [[failover, ended]]):  # in turn, or in one batch
+        m.CallRecord.objects.all().delete()
+        for batch in batches:
+            store_facts(batch)
+        call = m.CallRecord.objects.get(call_uuid="c8")
+        assert (call.caller, call.queue, call.agent_id, call.ivr_flow) == (
+            "13800000008", "sales", 3, "hotline",
+        )  # fmt: skip
+        assert (call.started_at, call.ended_at) == (utc(9.8), utc(95.0))
+        assert (call.hangup_cause, call.hangup_by) == ("NO_ANSWER", "failover")
+        assert (call.duration_seconds, call.talk_seconds) == (85.2, 84.5)
 
 
 def test_queue_exit_stored_before_its_entry_merges_into_one_row(db, redis_client, writer):
@@ -222,7 +259,7 @@ def test_a_database_error_leaves_the_batch_pending_and_it_is_retried(db, redis_c
     assert m.CallRecord.objects.count() == 0 and persister.stats.database_failures == 1
     assert drain(persister) == len(f.FACT_TYPES)
     assert calls == [len(f.FACT_TYPES), len(f.FACT_TYPES)]
-    assert m.CallRecord.objects.count() == 1 and persister.pending_count() == 0
+    assert m.CallRecord.objects.count() == 2 and persister.pending_count() == 0  # c1, c4
 
 
 def test_unfit_facts_go_to_the_dead_letter_stream_and_the_rest_is_stored(db, redis_client, writer):

@@ -14,6 +14,7 @@ from cti.simulator.dialplan import Dialplan, expand_variables
 from cti.simulator.media import prompt_seconds, tone_stream_seconds, write_recording
 from cti.simulator.parties import SimulatedAgentEndpoint, SimulatedCaller, TrafficGenerator
 from cti.simulator.wire import serialize_json, serialize_plain, url_encode
+from freeswitch_conf import failover
 from tests.cti.simulator.tracetools import EslConnection, OutboundServer
 
 DIALPLAN = """
@@ -307,6 +308,67 @@ def test_uuid_commands_no_longer_find_a_hung_up_channel_its_socket_lingers_on(
     outbound.send("exit")
     assert outbound.closed.wait(timeout=5)
     server.stop()
+
+
+def test_mod_db_api_answers_as_db_api_function(sim: SwitchSimulator) -> None:
+    connection = esl(sim, events="")
+
+    def api(argument: str) -> bytes:
+        return connection.command(f"api db {argument}").body
+
+    # Nothing to say: mod_event_socket's answer to an empty output.
+    assert api("list/cc_test") == api("select/cc_test/k1") == b"-ERR no reply\n"
+    assert api("insert/cc_test/k1/v1") == b"+OK"
+    assert api("insert/cc_test/k2/a/b|c d") == b"+OK"  # the value keeps its slashes
+    assert api("insert/cc_test/k1/v1 again") == b"+OK"  # replaces
+    assert api("select/cc_test/k1") == b"v1 again" and api("select/cc_test/k2") == b"a/b|c d"
+    assert api("exists/cc_test/k2") == b"true" and api("exists/cc_test/k3") == b"false"
+    assert api("count/cc_test") == b"2" and api("list/cc_test") == b"k2,k1"
+    assert api("delete/cc_test/k2") == b"+OK" and api("list/cc_test") == b"k1"
+    assert api("insert/cc_test/k9") == b"!err!" and api("nonsense") == b"!err!"
+    assert api(f"insert/cc_test/long/{'x' * 400}") == b"+OK"
+    assert api("select/cc_test/long") == b"x" * 255  # read into 256 bytes
+    for number in range(200):
+        api(f"insert/cc_many/{number:036d}/1")
+    listed = api("list/cc_many")  # 4,096 bytes with each key's comma, the last byte cut
+    assert len(listed) == 4094 and listed.startswith(b"0" * 36 + b",")
+
+
+def test_a_hangup_hook_set_by_the_dialplan_runs_at_hangup_with_the_calls_times(
+    sim: SwitchSimulator,
+) -> None:
+    """The failover's record (freeswitch_conf/failover.py): the escaped ``\\${...}`` stay
+    unexpanded when ``set`` runs and are expanded when the call has hung up, before
+    CHANNEL_HANGUP_COMPLETE."""
+    sim.load_dialplan(
+        f"""<include><context name="hook"><extension name="h">
+        <condition field="destination_number" expression="^6100$">
+          <action application="set" data="api_hangup_hook={failover.hangup_hook()}"/>
+          <action application="answer"/>
+          <action application="park"/>
+        </condition></extension></context></include>"""
+    )
+    connection = esl(sim, events="event plain CHANNEL_HANGUP_COMPLETE")
+    caller = SimulatedCaller(sim, caller_id_number="13800000077")
+    caller.dial("6100", context="hook")
+    stored = ""
+    for _ in range(100):
+        stored = connection.command(f"api uuid_getvar {caller.uuid} api_hangup_hook").body.decode()
+        if stored.startswith("db "):
+            break
+        gevent.sleep(0.02)
+    assert stored.startswith(f"db insert/cc_failover/{caller.uuid}/v1|${{start_uepoch}}|")
+    caller.hangup()
+    event = connection.wait_event("CHANNEL_HANGUP_COMPLETE", caller.uuid)
+    value = connection.command(f"api db select/cc_failover/{caller.uuid}").body.decode()
+    record = failover.FailoverRecord.parse(caller.uuid, value)
+    assert record.started_at == int(event.get("variable_start_uepoch")) / 1e6
+    assert record.answered_at == int(event.get("variable_answer_uepoch")) / 1e6
+    assert record.ended_at == int(event.get("variable_end_uepoch")) / 1e6
+    assert record.started_at < record.answered_at <= record.ended_at
+    assert (record.hangup_cause, record.destination, record.caller) == (
+        event.get("variable_hangup_cause"), "6100", "13800000077",
+    )  # fmt: skip
 
 
 def test_traffic_generator_is_seedable_and_open_loop(sim: SwitchSimulator) -> None:

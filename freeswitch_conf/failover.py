@@ -1,0 +1,89 @@
+"""The switch's own record of a call that reached the failover ring group.
+
+When no daemon handles a call (none runs, or the one holding it died), the public dialplan
+rings the failover group (templates/dialplan/public/00_callcenter.xml.j2). No daemon sees
+that call, so the switch keeps its record: the failover sets ``api_hangup_hook`` to a
+mod_db ``db insert``, which FreeSWITCH runs once the call has hung up (in its hangup state,
+after it has set the channel's times and ``hangup_cause``, before CHANNEL_HANGUP_COMPLETE).
+mod_db keeps the row in the switch's core database, so it outlives a switch restart too,
+until a daemon reads it (cti/failover.py) and deletes it.
+
+The row: realm ``cc_failover``, key the call's uuid, value ``v1|<start_uepoch>|
+<answer_uepoch>|<end_uepoch>|<hangup_cause>|<destination_number>|<caller_id_number>``. The
+uuid is expanded when the ``set`` runs; the escaped ``\\${...}`` are kept as ``${...}`` by
+that expansion and expanded by the hook at hangup. The caller's number comes last: it is
+the one field that could hold the separator. mod_db splits its argument on ``/`` into at
+most four parts, so a ``/`` in the value is kept; ``db select`` returns at most 255 bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+REALM = "cc_failover"
+VERSION = "v1"
+SEPARATOR = "|"
+# Channel variables stored, in order, after the version.
+FIELDS = (
+    "start_uepoch",
+    "answer_uepoch",
+    "end_uepoch",
+    "hangup_cause",
+    "destination_number",
+    "caller_id_number",
+)
+
+
+def hangup_hook() -> str:
+    """The ``api_hangup_hook`` value the failover dialplan sets."""
+    values = SEPARATOR.join(f"\\${{{name}}}" for name in FIELDS)
+    return f"db insert/{REALM}/${{uuid}}/{VERSION}{SEPARATOR}{values}"
+
+
+@dataclass(frozen=True)
+class FailoverRecord:
+    """One stored row, read back: times in epoch seconds, ``answered_at`` None when the
+    call was never answered (FreeSWITCH's answer_uepoch is 0 then)."""
+
+    call_uuid: str
+    started_at: float
+    answered_at: float | None
+    ended_at: float
+    hangup_cause: str
+    destination: str
+    caller: str
+
+    @classmethod
+    def parse(cls, call_uuid: str, value: str) -> FailoverRecord:
+        """Raises ValueError when ``value`` is not a row this module writes."""
+        version, _, rest = value.strip().partition(SEPARATOR)
+        if version != VERSION:
+            raise ValueError(f"not a {VERSION} failover record: {value!r}")
+        parts = rest.split(SEPARATOR, len(FIELDS) - 1)
+        if len(parts) != len(FIELDS):
+            raise ValueError(f"failover record with {len(parts)} fields: {value!r}")
+        start, answer, end, cause, destination, caller = parts
+        started = _seconds(start)
+        if started is None:
+            raise ValueError(f"failover record without a start time: {value!r}")
+        ended = _seconds(end)
+        return cls(
+            call_uuid=call_uuid,
+            started_at=started,
+            answered_at=_seconds(answer),
+            ended_at=started if ended is None else max(ended, started),
+            hangup_cause=cause or "NORMAL_CLEARING",
+            destination=destination,
+            caller=caller,
+        )
+
+
+def _seconds(microseconds: str) -> float | None:
+    """Epoch microseconds as FreeSWITCH prints them; None for 0 or empty (not happened)."""
+    text = microseconds.strip()
+    if not text:
+        return None
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"negative time {text!r}")
+    return value / 1e6 if value else None
