@@ -9,9 +9,13 @@ mod_db keeps the row in the switch's core database, so it outlives a switch rest
 until a daemon reads it (cti/failover.py) and deletes it.
 
 The row: realm ``cc_failover``, key the call's uuid, value ``v1|<start_uepoch>|
-<answer_uepoch>|<end_uepoch>|<hangup_cause>|<destination_number>|<caller_id_number>``. The
-uuid is expanded when the ``set`` runs; the escaped ``\\${...}`` are kept as ``${...}`` by
-that expansion and expanded by the hook at hangup. The caller's number comes last: it is
+<answer_uepoch>|<end_uepoch>|<hangup_cause>|<dialled number>|<caller's number>``. The
+uuid is expanded when the ``set`` runs. The rest must outlive two expansions there: the
+executor expands an application's data, and ``set`` expands its value again (base_set in
+mod_dptools). So each is written ``\\\\\\${...}``: the first expansion makes ``\\\\`` one
+backslash and ``\\$`` a plain ``$``, the second leaves ``${...}``, and the hook expands it
+at hangup. Checked on FreeSWITCH 1.10.12: with a single backslash every field came out
+empty; with three they held the call's times. The caller's number comes last: it is
 the one field that could hold the separator. mod_db splits its argument on ``/`` into at
 most four parts, so a ``/`` in the value is kept; ``db select`` returns at most 255 bytes.
 """
@@ -23,20 +27,25 @@ from dataclasses import dataclass
 REALM = "cc_failover"
 VERSION = "v1"
 SEPARATOR = "|"
-# Channel variables stored, in order, after the version.
+# What is stored, in order, after the version: channel variables, then two headers of the
+# channel's event. The hook expands against an event (switch_event_expand_headers), where
+# the profile's fields are headers only: ``${caller_id_number}`` would come out empty
+# (seen on 1.10.12).
 FIELDS = (
     "start_uepoch",
     "answer_uepoch",
     "end_uepoch",
     "hangup_cause",
-    "destination_number",
-    "caller_id_number",
+    "Caller-Destination-Number",
+    "Caller-Caller-ID-Number",
 )
+# ``\\\$``: a ``$`` that two expansions leave as ``$`` (see above).
+_TWICE_ESCAPED_DOLLAR = "\\\\\\$"
 
 
 def hangup_hook() -> str:
     """The ``api_hangup_hook`` value the failover dialplan sets."""
-    values = SEPARATOR.join(f"\\${{{name}}}" for name in FIELDS)
+    values = SEPARATOR.join(f"{_TWICE_ESCAPED_DOLLAR}{{{name}}}" for name in FIELDS)
     return f"db insert/{REALM}/${{uuid}}/{VERSION}{SEPARATOR}{values}"
 
 

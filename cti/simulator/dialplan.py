@@ -10,8 +10,18 @@ from lxml import etree
 
 _VARIABLE = re.compile(r"\$\{([^{}]+)\}")
 _CAPTURE = re.compile(r"\$(\d)")
-_ESCAPED_DOLLAR = "\\$"
+# switch_channel_expand_variables' escapes, in a text it expands (one with ``${`` or with
+# the escapes switch_string_has_escaped_data finds): ``\\`` gives one backslash, ``\$`` a
+# plain ``$`` (held until the end, so no later pass expands it), ``\'`` nothing; any other
+# backslash stays.
+_ESCAPE = re.compile(r"\\([\\$'])")
+_ESCAPE_FLAGS = re.compile(r"\\[\\nst']")
 _HELD_DOLLAR = "\x00"
+_UNESCAPED = {"\\": "\\", "$": _HELD_DOLLAR, "'": ""}
+
+
+def _unescape(match: re.Match[str]) -> str:
+    return _UNESCAPED[match.group(1)]
 
 
 @dataclass
@@ -137,11 +147,10 @@ def expand_variables(
     api: Callable[[str, str], str] | None = None,
 ) -> str:
     """Expand ``${var}`` and ``${api(args)}`` the way switch_channel_expand_variables does.
-    An escaped ``\\$`` is not expanded: it comes out as a plain ``$`` (so ``\\${x}`` gives
-    ``${x}``, for a later expansion: an ``api_hangup_hook`` set by the dialplan)."""
-    held = _ESCAPED_DOLLAR in text
+    Escapes as _ESCAPE says: ``\\${x}`` gives ``${x}``, left for a later expansion."""
+    held = "\\" in text and ("${" in text or _ESCAPE_FLAGS.search(text) is not None)
     if held:
-        text = text.replace(_ESCAPED_DOLLAR, _HELD_DOLLAR)
+        text = _ESCAPE.sub(_unescape, text)
     previous = None
     while previous != text and "${" in text:
         previous = text

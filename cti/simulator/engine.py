@@ -464,18 +464,22 @@ class Switch:
             self._parse_private_events(channel)
             if channel.down or channel.pending_work():
                 return
-            self.execute(channel, application, self.expand(channel, data))
+            self.execute(channel, application, data)
 
     def execute(
         self, channel: Channel, application: str, data: str, app_uuid: str | None = None
     ) -> None:
-        """switch_core_session_execute_application: EXECUTE, run, EXECUTE_COMPLETE."""
+        """switch_core_session_execute_application: EXECUTE, run, EXECUTE_COMPLETE. The
+        data is expanded first (switch_core_session_exec), whether the dialplan or a
+        sendmsg runs the application."""
         app_uuid = app_uuid or self.new_uuid()
         handler = self.applications.get(application)
         if handler is None:
             # switch_core_session_execute_application: "Invalid Application", no events.
             self.hangup(channel, "DESTINATION_OUT_OF_ORDER")
             return
+        if data and channel.variables.get("app_disable_expand_variables") != "true":
+            data = self.expand(channel, data)
         # Every application starts without a response; playback sets one, others leave it
         # unset, and a nested application's response is what its parent reports.
         channel.set_variable("current_application_response", None)
@@ -579,9 +583,12 @@ class Switch:
                 channel.set_variable(name, value)
 
     def _hangup_hook(self, channel: Channel) -> None:
-        """``api_hangup_hook``: an API command run once the channel has hung up, expanded
-        with its variables then (times and cause included), as api_hook in
-        switch_core_state_machine.c: ``command::argument`` or ``command argument``."""
+        """``api_hangup_hook``: an API command run once the channel has hung up, as api_hook
+        in switch_core_state_machine.c: ``command::argument`` or ``command argument``. The
+        argument is expanded against an event of the channel's variables then (times and
+        cause included) and its event headers (``Caller-Caller-ID-Number``...), looked up
+        without regard to case as event headers are: profile fields such as
+        ``caller_id_number``, which a channel's expansion knows, are not there."""
         hook = channel.variables.get("api_hangup_hook")
         if not hook or self.api_handler is None:
             return
@@ -589,7 +596,15 @@ class Switch:
         if not separator:
             command, _, argument = hook.partition(" ")
         session = channel if channel.variables.get("session_in_hangup_hook") == "true" else None
-        self.api_handler(command, self.expand(channel, argument), session)
+        headers: dict[str, str] = {}
+        for name, value in [*channel.variables.items(), *channel.basic_headers()]:
+            headers.setdefault(name.lower(), value)
+
+        def api(name: str, arguments: str) -> str:
+            return self.api_handler(name, arguments, session)[1] if self.api_handler else ""
+
+        expanded = expand_variables(argument, lambda name: headers.get(name.lower()), api)
+        self.api_handler(command, expanded, session)
 
     def listed_channels(self) -> list[Channel]:
         now = time.monotonic()
@@ -770,8 +785,11 @@ class Switch:
         channel.wait(milliseconds / 1000.0)
 
     def app_set(self, channel: Channel, data: str) -> None:
-        name, _, value = data.partition("=")
-        channel.set_variable(name.strip(), value if value != "" else None)
+        """mod_dptools base_set: ``name=value`` (or ``name,value``); the value is expanded
+        again, after the expansion of the application's data."""
+        separator = "=" if "=" in data else ","
+        name, _, value = data.partition(separator)
+        channel.set_variable(name.strip(), self.expand(channel, value) if value != "" else None)
 
     def app_multiset(self, channel: Channel, data: str) -> None:
         """mod_dptools multiset: ``a=1 b=2`` (``^^;a=1;b=2`` for another delimiter), each

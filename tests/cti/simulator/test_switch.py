@@ -337,17 +337,31 @@ def test_mod_db_api_answers_as_db_api_function(sim: SwitchSimulator) -> None:
 def test_a_hangup_hook_set_by_the_dialplan_runs_at_hangup_with_the_calls_times(
     sim: SwitchSimulator,
 ) -> None:
-    """The failover's record (freeswitch_conf/failover.py): the escaped ``\\${...}`` stay
-    unexpanded when ``set`` runs and are expanded when the call has hung up, before
-    CHANNEL_HANGUP_COMPLETE."""
+    """The failover's record (freeswitch_conf/failover.py): the twice escaped
+    ``\\\\\\${...}`` outlive the two expansions of ``set`` (the application's data, then
+    its value) and are expanded when the call has hung up, before CHANNEL_HANGUP_COMPLETE.
+    Escaped once, they are expanded by the second, before the call has its times: empty, as
+    on FreeSWITCH 1.10.12; and the hook's expansion knows the channel's event headers, not
+    its profile fields (``caller_id_number``): empty too."""
+    once = "\\${end_uepoch} \\\\\\${caller_id_number}"  # escaped once; for an event
     sim.load_dialplan(
         f"""<include><context name="hook"><extension name="h">
         <condition field="destination_number" expression="^6100$">
           <action application="set" data="api_hangup_hook={failover.hangup_hook()}"/>
           <action application="answer"/>
           <action application="park"/>
+        </condition></extension><extension name="once">
+        <condition field="destination_number" expression="^6101$">
+          <action application="set" data="api_hangup_hook=db insert/t/${{uuid}}/v1 {once}"/>
+          <action application="answer"/>
+          <action application="hangup"/>
         </condition></extension></context></include>"""
     )
+    early = SimulatedCaller(sim)
+    early.dial("6101", context="hook")
+    assert early.wait_destroyed(timeout=10)
+    assert sim.api.execute("db", f"select/t/{early.uuid}")[1] == "v1"
+
     connection = esl(sim, events="event plain CHANNEL_HANGUP_COMPLETE")
     caller = SimulatedCaller(sim, caller_id_number="13800000077")
     caller.dial("6100", context="hook")
