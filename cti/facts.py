@@ -101,10 +101,14 @@ class CallEnded:
     recording_path: str = ""
     hangup_by: str = ""  # "caller", "agent" or "system" when known
     node: str = ""
+    # Seconds the caller talked with agents (0: none). None: not known, the time from the
+    # answer to the end stands in (what FreeSWITCH calls billsec).
+    talk_seconds: float | None = None
 
     def __post_init__(self) -> None:
         _require(bool(self.call_uuid), "call_uuid must not be empty")
         _check_member(self.direction, DIRECTIONS, "direction")
+        _check_not_negative(self.talk_seconds, "talk_seconds")
 
     @property
     def subject(self) -> str:
@@ -666,6 +670,7 @@ class FactWriter:
         recording_path: str = "",
         hangup_by: str = "",
         node: str = "",
+        talk_seconds: float | None = None,
         at: float | None = None,
     ) -> str:
         fact = CallEnded(
@@ -683,6 +688,7 @@ class FactWriter:
             recording_path=recording_path,
             hangup_by=hangup_by,
             node=node,
+            talk_seconds=talk_seconds,
         )
         return self.record(fact, at)
 

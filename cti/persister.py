@@ -141,9 +141,14 @@ def _call_started(e: Envelope) -> m.CallRecord:
     )
 
 
-def _ended_call(e: Envelope, fact: f.CallEnded | f.FailoverEnded, **columns: Any) -> m.CallRecord:
+def _ended_call(
+    e: Envelope,
+    fact: f.CallEnded | f.FailoverEnded,
+    talk_seconds: float | None = None,
+    **columns: Any,
+) -> m.CallRecord:
     """The CDR of a call that ended at ``e.at``: its numbers, times and cause, and
-    ``columns``."""
+    ``columns``. Without ``talk_seconds``, the time from the answer to the end."""
     return m.CallRecord(
         call_uuid=fact.call_uuid,
         caller=fact.caller,
@@ -153,7 +158,9 @@ def _ended_call(e: Envelope, fact: f.CallEnded | f.FailoverEnded, **columns: Any
         answered_at=None if fact.answered_at is None else stored_moment(fact.answered_at),
         ended_at=stored_moment(e.at),
         duration_seconds=_seconds_between(fact.started_at, e.at),
-        talk_seconds=_seconds_between(fact.answered_at, e.at),
+        talk_seconds=(
+            _seconds_between(fact.answered_at, e.at) if talk_seconds is None else talk_seconds
+        ),
         hangup_cause=fact.hangup_cause,
         **columns,
     )
@@ -164,6 +171,7 @@ def _call_ended(e: Envelope) -> m.CallRecord:
     return _ended_call(
         e,
         fact,
+        fact.talk_seconds,
         direction=fact.direction,
         did=fact.did,
         hangup_by=fact.hangup_by,
@@ -360,7 +368,8 @@ UPSERTS: dict[str, _Upsert] = {
         ),
     ),  # fmt: skip
     # After call_ended: the switch's times and cause of a call that reached the failover
-    # ring group; what a daemon knew of it (numbers, queue, agent, flow) stays.
+    # ring group; what a daemon knew of it (numbers, queue, agent, flow, the talk with its
+    # agents) stays.
     f.FailoverEnded.KIND: _Upsert(
         m.CallRecord,
         ("call_uuid",),
@@ -370,7 +379,6 @@ UPSERTS: dict[str, _Upsert] = {
             "answered_at",
             "ended_at",
             "duration_seconds",
-            "talk_seconds",
             "hangup_cause",
             "hangup_by",
         ),

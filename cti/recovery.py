@@ -30,7 +30,7 @@ import gevent.lock
 
 from cti.acd.store import AcdError
 from cti.acd.strategies import AgentStatus
-from cti.calls.inbound import FAILOVER, HANDOVER_FIELD, REJOIN_VARIABLE
+from cti.calls.inbound import CONVERSATION_STATES, FAILOVER, HANDOVER_FIELD, REJOIN_VARIABLE
 from cti.calls.model import CallState
 from cti.esl.events import ChannelHangupComplete
 from cti.handover import HANDOVER_GRACE_SECONDS
@@ -306,12 +306,22 @@ class Recovery:
         for leg in [leg for leg, owner in self.adopted_legs.items() if owner == call_uuid]:
             del self.adopted_legs[leg]
         agent_id = int(fields["agent_id"]) if fields.get("agent_id") else None
+        # The talk with the agent, for the CDR: from the bridge to now for a call that ends in
+        # its conversation (an adopted call's hangup), none for a call that never reached an
+        # agent, not known for one whose conversation ended before.
+        bridged = float(fields.get("bridged_at") or 0)
+        talk: float | None = 0.0
+        if bridged and fields.get("state") in CONVERSATION_STATES:
+            talk = max(0.0, time.time() - bridged)
+        elif bridged:
+            talk = None
         if agent_id is not None:
             agent = services.acd.router.store.agent(agent_id)
             if agent.get("call") == call_uuid and agent.get("status") == AgentStatus.TALKING:
-                talk = time.time() - float(fields.get("bridged_at") or time.time())
                 try:
-                    services.acd.call_ended(agent_id, call_uuid, talk)
+                    services.acd.call_ended(
+                        agent_id, call_uuid, time.time() - (bridged or time.time())
+                    )
                 except AcdError:
                     pass
         started = float(fields.get("started_at") or time.time())
@@ -344,6 +354,7 @@ class Recovery:
             recording_path=fields.get("recording", ""),
             hangup_by=hangup_by,
             node=services.settings.node_name,
+            talk_seconds=talk,
         )
         pipe = services.redis.pipeline()
         pipe.delete(CALL_KEY + call_uuid)

@@ -127,6 +127,9 @@ class InboundCallHandler:
         self._pump: gevent.Greenlet | None = None
         self._wrap_up_agent: int | None = None
         self._talk_started: float | None = None
+        # Seconds the caller talked with agents, for the CDR (each agent's part, as the ACD
+        # counts it).
+        self._talked = 0.0
         self._recorded_ms: str | None = None
         self._bridge_lock = gevent.lock.Semaphore()
         # Set when the daemon stops while the call is still up (see _finish).
@@ -733,6 +736,7 @@ class InboundCallHandler:
             return
         self._wrap_up_agent = call.agent_id
         talk = time.time() - (self._talk_started or time.time())
+        self._talked += talk
         self.services.acd.call_ended(call.agent_id, call.uuid, talk, call.queue)
         self.services.acd.remember_last_agent(call.caller_number, call.agent_id)
 
@@ -1009,6 +1013,7 @@ class InboundCallHandler:
             recording_path=call.recording_path or "",
             hangup_by=self.hangup_by,
             node=services.settings.node_name,
+            talk_seconds=self._talked,
         )
         services.notifier.call_ended(call)
         services.acd.take_extensions(call.uuid)  # a reservation the call never rang

@@ -84,6 +84,9 @@ def test_call_reaches_a_ready_agent_is_recorded_and_surveyed(center, make_user):
     cdr = center.facts("call_ended")[0]
     assert cdr["caller"] == "13800138000" and cdr["agent_id"] == agents[0].id
     assert cdr["queue"] == "hotline" and cdr["hangup_by"] == "agent"
+    # The talk with the agent (10 simulated seconds, 2 real ones at speed 0.2), not the time
+    # from the daemon's answer (the queue, the announcement and the survey besides).
+    assert 1.5 <= cdr["talk_seconds"] <= 5, cdr
     assert center.facts("survey_scored")[0]["score"] == 3  # key 2: satisfied
     recording = center.facts("recording_saved")[0]
     assert recording["path"].endswith(f"{cdr['call_uuid']}.wav")
@@ -152,6 +155,8 @@ def test_caller_who_hangs_up_in_the_queue_is_an_abandoned_call(center, make_user
     abandoned = center.facts("call_abandoned")[0]
     assert abandoned["queue"] == "hotline" and abandoned["position"] == 1
     assert abandoned["wait_seconds"] > 0
+    (cdr,) = wait_for(lambda: center.facts("call_ended"), 20, what="CDR")
+    assert cdr["talk_seconds"] == 0 and cdr["answered_at"] is not None  # no agent talked
 
 
 def test_a_customer_with_an_owner_agent_reaches_that_agent_first(center, make_user):

@@ -137,6 +137,7 @@ def test_a_call_in_conversation_survives_a_daemon_restart(center, make_user, end
     cdr = center.facts("call_ended")[0]
     assert cdr["agent_id"] == agents[0].id and cdr["hangup_by"] == "agent"
     assert cdr["answered_at"] is not None, "an adopted conversation counts as answered"
+    assert cdr["talk_seconds"] > 0, "the talk from the bridge, across the restart"
     assert cdr["recording_path"].endswith(f"/{caller.uuid}.wav")
     recordings = center.facts("recording_saved")
     assert [r["path"] for r in recordings] == [cdr["recording_path"]]

@@ -161,11 +161,12 @@ def test_the_switchs_failover_record_corrects_times_and_keeps_what_the_daemon_kn
     db, redis_client, writer
 ):
     """A daemon closed the call when it let go of it (to the failover group); the switch's
-    record, read later, brings the real end and cause but not blanks over the queue."""
+    record, read later, brings the real end and cause but not blanks over the queue, nor
+    the switch's answer-to-end time over the talk with agents."""
     writer.call_ended(
         call_uuid="c8", direction="inbound", caller="13800000008", callee="95555",
         started_at=10.0, answered_at=10.5, hangup_cause="NORMAL_CLEARING", queue="sales",
-        agent_id=3, ivr_flow="hotline", hangup_by="failover", at=40.0,
+        agent_id=3, ivr_flow="hotline", hangup_by="failover", talk_seconds=12.0, at=40.0,
     )  # fmt: skip
     writer.failover_ended(
         call_uuid="c8", caller="", callee="95555", started_at=9.8, answered_at=10.5,
@@ -184,7 +185,7 @@ def test_the_switchs_failover_record_corrects_times_and_keeps_what_the_daemon_kn
         )  # fmt: skip
         assert (call.started_at, call.ended_at) == (utc(9.8), utc(95.0))
         assert (call.hangup_cause, call.hangup_by) == ("NO_ANSWER", "failover")
-        assert (call.duration_seconds, call.talk_seconds) == (85.2, 84.5)
+        assert (call.duration_seconds, call.talk_seconds) == (85.2, 12.0)  # with its agent
 
 
 def test_queue_exit_stored_before_its_entry_merges_into_one_row(db, redis_client, writer):
