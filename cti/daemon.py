@@ -153,6 +153,8 @@ class Daemon:
         self._leader_greenlets: list[gevent.Greenlet] = []
         self._lease_greenlet: gevent.Greenlet | None = None
         self._watchers: list = []
+        # Each switch's count of connections when a resync last started.
+        self._resynced_connections: dict[int, int] = {}
         for client in self.switches:
             client.on_connect(self._switch_connected)
             client.on("CHANNEL_HANGUP_COMPLETE", self.recovery.on_hangup_complete)
@@ -188,14 +190,22 @@ class Daemon:
         logger.info("connected to FreeSWITCH %s:%s", client.host, client.port)
         if self.leading.is_set():
             # Events were missed while disconnected: reconcile with what the switch has.
-            gevent.spawn(self._resync, True)
+            gevent.spawn(self._resync, True, False)
 
-    def _resync(self, pull: bool = False) -> None:
+    def _resync(self, pull: bool = False, force: bool = True) -> None:
         """Reconcile with the switch; with ``pull`` (the socket accepts calls), bring the
-        callers of a dead daemon that come back here at once (Recovery.pull_rejoining)."""
+        callers of a dead daemon that come back here at once (Recovery.pull_rejoining).
+        Without ``force`` (a new connection's), not when another resync has already seen
+        every connection as it is now (the election's, waiting for the first one)."""
         if not any(client.wait_connected(10) for client in self.switches):
             logger.error("resync skipped: no FreeSWITCH connection")
             return
+        connections = {
+            id(client): client.stats.connects for client in self.switches if client.connected
+        }
+        if not force and connections.items() <= self._resynced_connections.items():
+            return
+        self._resynced_connections.update(connections)
         try:
             self.recovery.resync()
             if pull:

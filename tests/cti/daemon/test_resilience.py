@@ -2,6 +2,7 @@
 
 import time
 
+import gevent
 import pytest
 
 from cti.simulator.parties import SimulatedCaller
@@ -573,6 +574,11 @@ def test_calls_reach_the_ring_group_when_no_daemon_answers(tmp_path, pauses):
 def test_daemon_reconnects_after_a_switch_restart(center, make_user):
     _queue, users, agents = configure(make_user, agents=1)
     center.start(dids=DIDS, extensions=["1001"])
+    daemon = center.daemons[0]
+    wait_for(lambda: "recovery: {" in daemon.log(), 10, what="the start's resync")
+    gevent.sleep(0.5)
+    # Once at start, whichever comes first, the election or the connection to the switch.
+    assert daemon.log().count("recovery: {") == 1, daemon.log()
     port = center.simulator.port
     dialplan = center.simulator.dialplan
     center.simulator.stop()
@@ -588,6 +594,7 @@ def test_daemon_reconnects_after_a_switch_restart(center, make_user):
         what="reconnection\n" + center.logs(),
     )
     assert center.command("login", users[0].id, ready=True).accepted
+    wait_for(lambda: daemon.log().count("recovery: {") == 2, 10, what="the reconnection's resync")
     caller = SimulatedCaller(center.simulator, caller_id_number="13800000004")
     caller.dial("12329", context="public")
     wait_for(
