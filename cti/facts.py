@@ -132,9 +132,11 @@ class FailoverEnded:
     hangup_cause: str
     answered_at: float | None = None
     node: str = ""
+    talk_seconds: float = 0.0  # with the ring group
 
     def __post_init__(self) -> None:
         _require(bool(self.call_uuid), "call_uuid must not be empty")
+        _check_not_negative(self.talk_seconds, "talk_seconds")
 
     @property
     def subject(self) -> str:
@@ -702,9 +704,12 @@ class FactWriter:
         hangup_cause: str,
         answered_at: float | None = None,
         node: str = "",
+        talk_seconds: float = 0.0,
         at: float | None = None,
     ) -> str:
-        fact = FailoverEnded(call_uuid, caller, callee, started_at, hangup_cause, answered_at, node)
+        fact = FailoverEnded(
+            call_uuid, caller, callee, started_at, hangup_cause, answered_at, node, talk_seconds
+        )
         return self.record(fact, at)
 
     def leg_ended(

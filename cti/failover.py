@@ -107,6 +107,7 @@ class FailoverRecords:
             hangup_cause=record.hangup_cause,
             answered_at=record.answered_at,
             node=services.settings.node_name,
+            talk_seconds=record.talk_seconds,
             at=record.ended_at,
         )
 

@@ -67,6 +67,7 @@ def handover_payload(handler: InboundCallHandler, node: str, rejoin: bool = Fals
         {
             "node": node,
             "rejoin": rejoin,
+            "at": time.time(),  # when the daemon let go: the caller left its queue then
             "hints": {k: v for k, v in handler.queue_hints.items() if k not in ("kind", "queue")},
             "digits": call.digits,
             "variables": call.variables,

@@ -185,7 +185,12 @@ def _call_ended(e: Envelope) -> m.CallRecord:
 def _failover_ended(e: Envelope) -> m.CallRecord:
     fact: f.FailoverEnded = e.fact  # type: ignore[assignment]
     return _ended_call(
-        e, fact, direction=m.CallDirection.INBOUND, did=fact.callee, hangup_by=FAILOVER
+        e,
+        fact,
+        fact.talk_seconds,
+        direction=m.CallDirection.INBOUND,
+        did=fact.callee,
+        hangup_by=FAILOVER,
     )
 
 
@@ -368,8 +373,9 @@ UPSERTS: dict[str, _Upsert] = {
         ),
     ),  # fmt: skip
     # After call_ended: the switch's times and cause of a call that reached the failover
-    # ring group; what a daemon knew of it (numbers, queue, agent, flow, the talk with its
-    # agents) stays.
+    # ring group, and its talk there; what a daemon knew of it (numbers, queue, agent, flow)
+    # stays. (The talk replaces the daemon's, which is none for a caller let go from the
+    # IVR or a queue: a conversation outlives its daemon and never reaches the group.)
     f.FailoverEnded.KIND: _Upsert(
         m.CallRecord,
         ("call_uuid",),
@@ -379,6 +385,7 @@ UPSERTS: dict[str, _Upsert] = {
             "answered_at",
             "ended_at",
             "duration_seconds",
+            "talk_seconds",
             "hangup_cause",
             "hangup_by",
         ),

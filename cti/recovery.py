@@ -182,7 +182,7 @@ class Recovery:
             if retries in ("", "0", "_undef_") or retries.startswith("-ERR"):
                 return False
             rejoin = True
-            mark = json.dumps({"node": fields.get("node", ""), "rejoin": True})
+            mark = json.dumps({"node": fields.get("node", ""), "rejoin": True, "at": time.time()})
             self.services.redis.hset(CALL_KEY + call_uuid, HANDOVER_FIELD, mark)
         if rejoin and fields.get("destination"):
             # Not on its way from a stopping leader (which transfers it itself): it comes
@@ -335,6 +335,7 @@ class Recovery:
                 entered_at=float(fields.get("queued_at") or started),
                 outcome="overflowed",
                 overflow_target=FAILOVER,
+                at=_let_go_at(fields),
             )
         recording = fields.get("recording", "")
         if recording:
@@ -360,3 +361,13 @@ class Recovery:
         pipe.delete(CALL_KEY + call_uuid)
         pipe.srem(CALLS_INDEX, call_uuid)
         pipe.execute()
+
+
+def _let_go_at(fields: dict[str, str]) -> float | None:
+    """When a daemon let go of the call (its handover mark's time): the caller left its
+    queue then, not when this close comes (maybe a daemon's restart later)."""
+    try:
+        at = json.loads(fields.get(HANDOVER_FIELD) or "{}").get("at")
+        return float(at) if at is not None else None
+    except (ValueError, TypeError, AttributeError):
+        return None

@@ -36,9 +36,13 @@ FIELDS = (
     "answer_uepoch",
     "end_uepoch",
     "hangup_cause",
+    "cc_failover_uepoch",  # set when the call reached the failover (FAILOVER_TIME_VARIABLE)
+    "bridge_uepoch",  # the last bridge: the ring group's answer if after the one above
     "Caller-Destination-Number",
     "Caller-Caller-ID-Number",
 )
+# The failover's first action sets it to the time (``${strmicroepoch()}``, mod_dptools).
+FAILOVER_TIME_VARIABLE = "cc_failover_uepoch"
 # ``\\\$``: a ``$`` that two expansions leave as ``$`` (see above).
 _TWICE_ESCAPED_DOLLAR = "\\\\\\$"
 
@@ -61,6 +65,15 @@ class FailoverRecord:
     hangup_cause: str
     destination: str
     caller: str
+    # When somebody in the ring group answered (None: nobody did).
+    group_answered_at: float | None = None
+
+    @property
+    def talk_seconds(self) -> float:
+        """The talk with the ring group."""
+        if self.group_answered_at is None:
+            return 0.0
+        return max(0.0, self.ended_at - self.group_answered_at)
 
     @classmethod
     def parse(cls, call_uuid: str, value: str) -> FailoverRecord:
@@ -71,11 +84,14 @@ class FailoverRecord:
         parts = rest.split(SEPARATOR, len(FIELDS) - 1)
         if len(parts) != len(FIELDS):
             raise ValueError(f"failover record with {len(parts)} fields: {value!r}")
-        start, answer, end, cause, destination, caller = parts
+        start, answer, end, cause, failed_over, bridge, destination, caller = parts
         started = _seconds(start)
         if started is None:
             raise ValueError(f"failover record without a start time: {value!r}")
         ended = _seconds(end)
+        bridged, since = _seconds(bridge), _seconds(failed_over)
+        # A bridge before the failover was a daemon's agent's, not the group's.
+        group_answered = bridged if bridged is not None and bridged >= (since or 0) else None
         return cls(
             call_uuid=call_uuid,
             started_at=started,
@@ -84,6 +100,7 @@ class FailoverRecord:
             hangup_cause=cause or "NORMAL_CLEARING",
             destination=destination,
             caller=caller,
+            group_answered_at=group_answered,
         )
 
 

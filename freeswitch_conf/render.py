@@ -763,6 +763,7 @@ class _Derived:
     daemon_targets: str
     ring_group_dial_string: str
     failover_hangup_hook: str
+    failover_time_variable: str
 
 
 def _derive(context: RenderContext) -> _Derived:
@@ -779,6 +780,7 @@ def _derive(context: RenderContext) -> _Derived:
         daemon_targets=targets,
         ring_group_dial_string=dial_string,
         failover_hangup_hook=failover.hangup_hook(),
+        failover_time_variable=failover.FAILOVER_TIME_VARIABLE,
     )
 
 

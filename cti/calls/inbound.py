@@ -28,6 +28,7 @@ import gevent.lock
 from cti.acd.store import AcdError
 from cti.calls.model import Call, CallState
 from cti.esl.events import ChannelBridge, ChannelUnbridge, Dtmf
+from cti.esl.events import ChannelHangup as ChannelHangupEvent
 from cti.esl.outbound import ChannelHangup, OutboundSession
 from cti.esl.protocol import ConnectionLost, EslError
 from cti.facts import FAILOVER
@@ -206,7 +207,7 @@ class InboundCallHandler:
         try:
             # The pump acts on these only; the switch is asked for no other kinds.
             self.session.subscribe({"DTMF", "CHANNEL_BRIDGE"}, linger=True)
-            self.session.delivered_events = (Dtmf, ChannelBridge)
+            self.session.delivered_events = (Dtmf, ChannelBridge, ChannelHangupEvent)
             self._pump = gevent.spawn(self._pump_events)
             # One application sets both (one completion event instead of two).
             node = services.settings.node_name
@@ -407,13 +408,21 @@ class InboundCallHandler:
                     self._announce_position(queue)
                     next_announcement = time.time() + queue["announce_interval_seconds"]
                     continue
-                self.wake.clear()
-                self.wake.wait(timeout=min(1.0, max(0.05, deadline - time.time())))
+                self._idle(min(1.0, max(0.05, deadline - time.time())))
                 reservation = services.acd.take_reservation(call.uuid) or services.acd.reroute(
                     self, queue
                 )
         finally:
             self._stop_music(music)
+
+    def _idle(self, timeout: float) -> None:
+        """Wait until woken (a key, an offer, a command) or ``timeout``; raises ChannelHangup
+        as soon as the caller hangs up (the music, in its own greenlet, swallows it)."""
+        self.wake.clear()
+        if not self.session.hung_up:
+            self.wake.wait(timeout=timeout)
+        if self.session.hung_up:
+            raise ChannelHangup(self.session.hangup_cause or "NORMAL_CLEARING", self.call.uuid)
 
     def _music(self, moh: str) -> None:
         """Music until stopped, in pieces of at most ``MUSIC_PIECE_SECONDS`` (a channel
@@ -792,8 +801,7 @@ class InboundCallHandler:
             while self.consult_decision is None:
                 if music is None or music.dead:
                     music = gevent.spawn(self._music, moh)
-                self.wake.clear()
-                self.wake.wait(timeout=1.0)
+                self._idle(1.0)
         finally:
             self._stop_music(music)
         return {"kind": "join_room"}
@@ -875,6 +883,8 @@ class InboundCallHandler:
                 if isinstance(event, Dtmf) and event.digit:
                     self.pressed.append(event.digit)
                     self.wake.set()
+                elif isinstance(event, ChannelHangupEvent):
+                    self.wake.set()  # a caller waiting in a queue leaves it now
                 elif isinstance(event, ChannelUnbridge):
                     continue
                 elif isinstance(event, ChannelBridge):

@@ -136,6 +136,7 @@ class ApiCommands:
             "global_setvar": self.global_setvar,
             "conference": self.conference,
             "strftime": self.strftime,
+            "strmicroepoch": self.strmicroepoch,
             "eval": self.eval,
             "expand": self.expand,
             "hupall": self.hupall,
@@ -197,6 +198,17 @@ class ApiCommands:
         pattern = argument or "%Y-%m-%d %T"
         pattern = pattern.replace("%T", "%H:%M:%S")
         return time.strftime(pattern, time.localtime(self.switch.clock.now()))
+
+    def strmicroepoch(self, argument: str, session: Channel | None) -> str:
+        """mod_dptools strmicroepoch: now, or a local ``YYYY-MM-DD HH:MM:SS``, in epoch
+        microseconds (switch_str_time gives 0 for a date it cannot read)."""
+        if not argument:
+            return str(self.switch.clock.now_us())
+        try:
+            moment = time.mktime(time.strptime(argument.strip(), "%Y-%m-%d %H:%M:%S"))
+        except ValueError:
+            return "0"
+        return str(int(moment * 1_000_000))
 
     def eval(self, argument: str, session: Channel | None) -> str:
         return self.switch.expand(session, argument)

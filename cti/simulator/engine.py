@@ -541,6 +541,7 @@ class Switch:
         end = self.clock.now_us()
         progress = times.get("progress", 0)
         progress_media = times.get("progress_media", 0)
+        bridged = times.get("bridged", 0)
 
         def stamp(us: int) -> str:
             return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(us / 1e6)) if us else ""
@@ -550,11 +551,14 @@ class Switch:
         values = [
             ("start_stamp", stamp(created)),
             ("answer_stamp", stamp(answered) if answered else None),
+            ("bridge_stamp", stamp(bridged) if bridged else None),
             ("end_stamp", stamp(end)),
             ("start_epoch", int(created / 1e6)),
             ("start_uepoch", created),
             ("answer_epoch", int(answered / 1e6)),
             ("answer_uepoch", answered),
+            ("bridge_epoch", int(bridged / 1e6)),
+            ("bridge_uepoch", bridged),
             ("progress_epoch", int(progress / 1e6)),
             ("progress_uepoch", progress),
             ("progress_media_epoch", int(progress_media / 1e6)),

@@ -34,9 +34,15 @@ class SwitchDb:
         assert self.api(f"db insert/{REALM}/{call_uuid}/{value}") == "+OK"
 
 
-def record(start: int = 1_000_000, answer: int = 0, caller: str = "13800000001") -> str:
+def record(
+    start: int = 1_000_000,
+    answer: int = 0,
+    caller: str = "13800000001",
+    failed_over: int = 0,
+    bridged: int = 0,
+) -> str:
     end = start + 30_000_000
-    return f"v1|{start}|{answer}|{end}|NORMAL_CLEARING|12329|{caller}"
+    return f"v1|{start}|{answer}|{end}|NORMAL_CLEARING|{failed_over}|{bridged}|12329|{caller}"
 
 
 @pytest.fixture
@@ -66,17 +72,26 @@ def test_every_record_is_written_then_deleted_past_the_lists_four_kilobytes(
 def test_a_record_is_parsed_with_the_switchs_times_and_numbers(redis_client, collector):
     switch = SwitchDb()
     switch.insert("c1", record(start=1_700_000_000_000_000, answer=1_700_000_005_000_000,
-                               caller="+86 138|0000/0001"))  # fmt: skip
+                               caller="+86 138|0000/0001", failed_over=1_700_000_006_000_000,
+                               bridged=1_700_000_010_000_000))  # fmt: skip
     assert collector.collect(switch.api, "c1")
     (fact,) = facts(redis_client, "failover_ended")
+    assert fact["talk_seconds"] == 20.0  # with the ring group, to the end at 30 s
     assert (fact["started_at"], fact["answered_at"]) == (1_700_000_000.0, 1_700_000_005.0)
     assert (fact["caller"], fact["callee"], fact["node"]) == ("+86 138|0000/0001", "12329", "cti-2")
     (entry,) = redis_client.xrange("cc:facts")
     assert float(entry[1]["at"]) == 1_700_000_030.0  # the call's end, not the reading's time
 
-    unanswered = FailoverRecord.parse("c2", "v1|2000000|0|1000000|NO_ANSWER||")
+    unanswered = FailoverRecord.parse("c2", "v1|2000000|0|1000000|NO_ANSWER|||||")
     assert unanswered.answered_at is None and unanswered.ended_at == 2.0  # never before start
-    for bad in ("v2|1|0|2|X|1|2", "v1|1|0|2", "v1||0|2|X|1|2", "v1|x|0|2|X|1|2"):
+    assert unanswered.talk_seconds == 0
+    # The group answered 10 s before the end: its talk. A bridge before the failover was a
+    # daemon's agent's: no talk with the group.
+    group = FailoverRecord.parse("c5", record(failed_over=10_000_000, bridged=21_000_000))
+    assert group.talk_seconds == 10.0
+    earlier = FailoverRecord.parse("c6", record(failed_over=10_000_000, bridged=5_000_000))
+    assert earlier.group_answered_at is None and earlier.talk_seconds == 0
+    for bad in ("v2|1|0|2|X|0|0|1|2", "v1|1|0|2", "v1||0|2|X|0|0|1|2", "v1|x|0|2|X|0|0|1|2"):
         with pytest.raises(ValueError):
             FailoverRecord.parse("c3", bad)
 

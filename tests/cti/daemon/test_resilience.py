@@ -178,6 +178,13 @@ def test_a_queued_caller_whose_daemon_ends_is_handed_to_the_ring_group_not_aband
     # The caller was not dropped: the failover group rings.
     wait_for(lambda: ring_group.channels, 10, what="the ring group to ring")
     assert not caller.hung_up.is_set()
+    # The group's phone answers, then hangs up: the call ends there. The daemon had set
+    # hangup_after_bridge=false; kept, the dialplan would go on to the closed prompt.
+    wait_for(lambda: "CHANNEL_BRIDGE" in caller.events, 10, what="the group to answer")
+    center.simulator.hangup(ring_group.channels[-1].uuid)
+    assert caller.wait_hangup(10)
+    after_talk = caller.events[caller.events.index("CHANNEL_UNBRIDGE") :]
+    assert "CHANNEL_EXECUTE" not in after_talk, after_talk  # no answer, no playback
 
 
 def test_a_stopping_leader_hands_its_queued_callers_to_the_standby_in_their_places(
@@ -450,13 +457,17 @@ def test_a_caller_let_go_by_a_single_daemon_that_stays_down_is_closed_by_the_nex
 
     old = center.daemons[0]
     old.stop()
+    stopped = time.time()
     wait_for(lambda: ring_group.channels, 15, what="the ring group to ring\n" + center.logs())
     assert not center.facts("call_ended"), "the stopping daemon closed a call it let go of"
+    time.sleep(1)
     start_replacement(center, old)
     (cdr,) = wait_for(lambda: center.facts("call_ended"), 30, what="the CDR\n" + center.logs())
     assert cdr["hangup_by"] == "failover" and cdr["call_uuid"] == caller.uuid
     (exit_,) = center.facts("queue_exited")
     assert (exit_["outcome"], exit_["overflow_target"]) == ("overflowed", "failover")
+    # It left the queue when its daemon let go of it, not when the next one started.
+    assert exit_["entered_at"] + exit_["wait_seconds"] <= stopped, (exit_, stopped)
     assert not center.facts("call_abandoned")
     assert not caller.hung_up.is_set()
 
@@ -513,6 +524,7 @@ def test_a_queued_caller_whose_socket_drops_with_no_retry_is_closed_as_failover(
     assert ended["call_uuid"] == caller.uuid and ended["callee"] == "12329"
     assert ended["caller"] == "13800000043" and ended["hangup_cause"] == "NORMAL_CLEARING"
     assert ended["started_at"] < ended["answered_at"]  # the switch's own clock
+    assert ended["talk_seconds"] > 0, "the talk with the ring group"
     kinds = [entry["kind"] for _id, entry in center.redis.xrange("cc:facts")]
     assert kinds.index("failover_ended") > kinds.index("call_ended")  # corrects, not undone
     assert center.simulator.api.execute("db", "list/cc_failover")[1] == ""
@@ -543,7 +555,7 @@ def test_a_call_that_reached_the_ring_group_while_no_daemon_ran_gets_its_cdr_fro
     assert (ended["call_uuid"], ended["caller"], ended["callee"]) == (
         caller.uuid, "13800000051", "12329",
     )  # fmt: skip
-    assert ended["started_at"] < ended["answered_at"]
+    assert ended["started_at"] < ended["answered_at"] and ended["talk_seconds"] > 0
     (entry,) = [e for _id, e in center.redis.xrange("cc:facts") if e["kind"] == "failover_ended"]
     assert float(entry["at"]) >= ended["answered_at"]
     assert not center.facts("call_ended"), "no daemon knew the call: the switch's record is all"

@@ -30,7 +30,7 @@ def emit_one_of_each_kind(writer: f.FactWriter) -> None:
     writer.voicemail_left(call_uuid="c3", path="/vm/c3.wav", duration=12.0, group_id=2)
     writer.failover_ended(
         call_uuid="c4", caller="13900000000", callee="95555", started_at=300.0,
-        answered_at=305.0, hangup_cause="ORIGINATOR_CANCEL", at=330.0,
+        answered_at=305.0, hangup_cause="ORIGINATOR_CANCEL", talk_seconds=20.0, at=330.0,
     )  # fmt: skip
     writer.call_ended(
         call_uuid="c1", direction="inbound", caller="13800000000", callee="95555",

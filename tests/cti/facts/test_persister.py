@@ -86,7 +86,7 @@ def test_each_kind_lands_in_its_table(db, redis_client, writer):
         "inbound", "13900000000", "95555",
     )  # fmt: skip
     assert (failover.hangup_by, failover.hangup_cause) == ("failover", "ORIGINATOR_CANCEL")
-    assert (failover.duration_seconds, failover.talk_seconds) == (30.0, 25.0)
+    assert (failover.duration_seconds, failover.talk_seconds) == (30.0, 20.0)  # with the group
 
     leg = m.CallLeg.objects.get(leg_uuid="l1")
     assert (leg.call_uuid, leg.party, leg.agent_id, leg.talk_seconds) == ("c1", "agent", 3, 87.5)
@@ -161,16 +161,16 @@ def test_the_switchs_failover_record_corrects_times_and_keeps_what_the_daemon_kn
     db, redis_client, writer
 ):
     """A daemon closed the call when it let go of it (to the failover group); the switch's
-    record, read later, brings the real end and cause but not blanks over the queue, nor
-    the switch's answer-to-end time over the talk with agents."""
+    record, read later, brings the real end and cause and the talk with the ring group, but
+    not blanks over the queue."""
     writer.call_ended(
         call_uuid="c8", direction="inbound", caller="13800000008", callee="95555",
         started_at=10.0, answered_at=10.5, hangup_cause="NORMAL_CLEARING", queue="sales",
-        agent_id=3, ivr_flow="hotline", hangup_by="failover", talk_seconds=12.0, at=40.0,
+        agent_id=3, ivr_flow="hotline", hangup_by="failover", talk_seconds=0.0, at=40.0,
     )  # fmt: skip
     writer.failover_ended(
         call_uuid="c8", caller="", callee="95555", started_at=9.8, answered_at=10.5,
-        hangup_cause="NO_ANSWER", at=95.0,
+        hangup_cause="NO_ANSWER", talk_seconds=30.0, at=95.0,
     )  # fmt: skip
     from cti.persister import parse_entry
 
@@ -185,7 +185,7 @@ def test_the_switchs_failover_record_corrects_times_and_keeps_what_the_daemon_kn
         )  # fmt: skip
         assert (call.started_at, call.ended_at) == (utc(9.8), utc(95.0))
         assert (call.hangup_cause, call.hangup_by) == ("NO_ANSWER", "failover")
-        assert (call.duration_seconds, call.talk_seconds) == (85.2, 12.0)  # with its agent
+        assert (call.duration_seconds, call.talk_seconds) == (85.2, 30.0)  # with the group
 
 
 def test_queue_exit_stored_before_its_entry_merges_into_one_row(db, redis_client, writer):
