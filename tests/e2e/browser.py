@@ -119,7 +119,17 @@ class BrowserThread:
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            try:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            except BaseException as error:
+                # Every step fails at once with the reason (not a step timeout a minute on).
+                failure = RuntimeError(f"Chromium ({CHROMIUM}) did not start: {error}")
+                while True:
+                    step, box = self._requests.get()
+                    if step is None:
+                        return
+                    box.error = failure
+                    box.done.set()
             self.state["browser"] = browser
             while True:
                 step, box = self._requests.get()
