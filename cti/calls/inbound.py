@@ -593,7 +593,7 @@ class InboundCallHandler:
         except ChannelHangup:
             self._settle_bridge()
             self.hangup_by = self.hangup_by or "caller"
-            self._offer_cancelled(reason="caller")
+            # The offer is cancelled by the close, once the call has left its queue (_release).
             raise
         self._settle_bridge()
         offer = self.offer
@@ -966,8 +966,7 @@ class InboundCallHandler:
     def _release(self, call: Call) -> None:
         """The queue entry (an abandoned call's 呼损 fact) and the agent let go."""
         services = self.services
-        if self.offer is not None and self.offer.answered_by is None:
-            self._offer_cancelled(reason="caller")
+        ringing = self.offer is not None and self.offer.answered_by is None
         if self.let_go and call.state in (S.QUEUED, S.OFFERED) and call.queue:
             # Not an abandon: the stopping daemon sent the caller to the failover ring group.
             self._leave_queue(call.queue, "overflowed", FAILOVER)
@@ -982,6 +981,10 @@ class InboundCallHandler:
                 at=now,
             )
             self._leave_queue(call.queue, "abandoned")
+        if ringing:
+            # Once out of its queue: an agent freed here is offered the next caller at once,
+            # and would be offered this one again if it still waited there.
+            self._offer_cancelled(reason="caller")
         try:
             self._agent_done()
         except AcdError:

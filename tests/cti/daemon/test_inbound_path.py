@@ -1,5 +1,7 @@
 """Inbound calls end to end: dialplan, daemon, queue, agent, recording, survey, facts."""
 
+import time
+
 import gevent
 import pytest
 from django.db import transaction
@@ -158,6 +160,30 @@ def test_caller_who_hangs_up_in_the_queue_is_an_abandoned_call(center, make_user
     assert 0 < abandoned["wait_seconds"] < 4, abandoned
     (cdr,) = wait_for(lambda: center.facts("call_ended"), 20, what="CDR")
     assert cdr["talk_seconds"] == 0 and cdr["answered_at"] is not None  # no agent talked
+
+
+def test_a_caller_who_hangs_up_while_the_agent_rings_is_not_offered_again(center, make_user):
+    """The freed agent is offered the next caller at once: the one who hung up must have left
+    the queue first (seen on FreeSWITCH 1.10.12: one phantom offer per cancelled ring)."""
+    _queue, users, agents = configure(make_user, agents=1, no_agent_rule="wait")
+    center.start(
+        dids=[{"number": "12329", "flow": "hotline", "language": "zh"}], extensions=["1001"]
+    )
+    sim = center.simulator
+    sim.add_endpoint("1001", answer_delay=30)
+    assert center.command("login", users[0].id, ready=True).accepted
+    wait_for(lambda: center.agent_status(agents[0].id) == "ready", what="agent ready")
+    caller = SimulatedCaller(sim, caller_id_number="13700137001")
+    caller.dial("12329", context="public")
+    wait_for(lambda: center.agent_status(agents[0].id) == "offered", 20, what="the phone rings")
+    caller.hangup()
+    wait_for(lambda: center.facts("call_ended"), 20, what="CDR\n" + center.logs())
+    wait_for(lambda: center.agent_status(agents[0].id) == "ready", 10, what="ready again")
+    time.sleep(0.5)
+    offers = [f for f in center.facts("agent_state_changed") if f["new"] == "offered"]
+    assert len(offers) == 1, offers
+    (abandoned,) = center.facts("call_abandoned")
+    assert abandoned["call_uuid"] == caller.uuid
 
 
 def test_a_customer_with_an_owner_agent_reaches_that_agent_first(center, make_user):
