@@ -369,6 +369,9 @@ def test_event_socket_and_recording_settings() -> None:
         "recordings_dir=/var/lib/callcenter/recordings",
         "RECORD_STEREO=true",
         "record_sample_rate=16000",
+        # Media timeouts as 1.10 wants them (the profiles' rtp-timeout-sec is deprecated).
+        "media_timeout=300000",
+        "media_hold_timeout=1800000",
     ]
 
 
