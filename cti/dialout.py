@@ -163,7 +163,9 @@ class DialOuts:
             raise NotHeldOrHeld("the call is over")
         if bool(record.get("held")) == on:
             raise NotHeldOrHeld("already on hold" if on else "not on hold")
-        leg = record["customer_leg"]
+        # The agent's leg (the call's own uuid): FreeSWITCH plays the music to the held
+        # channel's partner, the customer (see cti/control/handlers.py, _held_leg).
+        leg = call_uuid
         reply = services.switch_api(f"uuid_hold {leg}" if on else f"uuid_hold off {leg}")
         if reply.startswith("-ERR"):
             raise NotHeldOrHeld(reply.strip())

@@ -26,18 +26,30 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TRANSFER_KINDS = ("agent", "queue", "ivr", "number")
+# eavesdrop_whisper_aleg mixes the supervisor's voice into what the eavesdropped channel
+# sends (ED_MUX_READ: its bridge partner hears it), _bleg into what it is sent (ED_MUX_WRITE:
+# that channel's own party hears it). Checked on FreeSWITCH 1.10.12 by the audio each phone
+# received: with _bleg on an inbound call the customer heard the whisper, the agent nothing.
 EAVESDROP_MODES = {
     "listen": {},
-    # The eavesdropped channel is the caller (A leg); the agent is its bridge partner.
-    "whisper": {"eavesdrop_whisper_bleg": "true"},
+    # The eavesdropped channel is the caller's; the agent is its bridge partner.
+    "whisper": {"eavesdrop_whisper_aleg": "true"},
     "barge": {"eavesdrop_whisper_aleg": "true", "eavesdrop_whisper_bleg": "true"},
 }
 # On a call the agent dialled the eavesdropped channel is the agent's own leg.
 DIALOUT_EAVESDROP_MODES = {
     "listen": {},
-    "whisper": {"eavesdrop_whisper_aleg": "true"},
+    "whisper": {"eavesdrop_whisper_bleg": "true"},
     "barge": {"eavesdrop_whisper_aleg": "true", "eavesdrop_whisper_bleg": "true"},
 }
+
+
+def _held_leg(handler: Any) -> str:
+    """The leg ``uuid_hold`` takes for the desk's hold: the agent's. FreeSWITCH holds that
+    channel (its phone gets a sendonly re-INVITE, as for the phone's own hold key) and plays
+    the music to its partner, the caller (switch_ivr_hold; checked on 1.10.12: holding the
+    caller's leg played the music to the agent and left the caller in silence)."""
+    return handler.call.agent_leg_uuid or handler.call.uuid
 
 
 class CallControl:
@@ -244,7 +256,7 @@ class CallControl:
             return self._hold_dialled(call_uuid, True)
         if handler.call.state is not CallState.BRIDGED:
             raise CommandRejected(Reason.ILLEGAL_STATE, "Only a connected call can be held.")
-        self._switch(f"uuid_hold {handler.call.uuid}")
+        self._switch(f"uuid_hold {_held_leg(handler)}")
         handler.call.transition(CallState.HELD)
         self.services.notifier.call_updated(handler.call)
         return Reply.ok(call_uuid=handler.call.uuid)
@@ -256,7 +268,7 @@ class CallControl:
             return self._hold_dialled(call_uuid, False)
         if handler.call.state is not CallState.HELD:
             raise CommandRejected(Reason.ILLEGAL_STATE, "The call is not on hold.")
-        self._switch(f"uuid_hold off {handler.call.uuid}")
+        self._switch(f"uuid_hold off {_held_leg(handler)}")
         handler.call.transition(CallState.BRIDGED)
         self.services.notifier.call_updated(handler.call)
         return Reply.ok(call_uuid=handler.call.uuid)
@@ -279,7 +291,7 @@ class CallControl:
         if kind == "number":
             self._check_outbound_blacklist(target)
         if handler.call.state is CallState.HELD:
-            self._switch(f"uuid_hold off {handler.call.uuid}")
+            self._switch(f"uuid_hold off {_held_leg(handler)}")
             handler.call.transition(CallState.BRIDGED)
         action: dict[str, Any] = {"kind": kind}
         action.update(
@@ -423,7 +435,9 @@ class CallControl:
 
     def force_hangup(self, command: Command) -> Reply:
         agent = self._supervised_agent(command)
-        call_uuid, _handler = self._seat_call(agent)
+        call_uuid, handler = self._seat_call(agent)
+        if handler is not None:
+            handler.hangup_by = "supervisor"  # not the caller, whose leg this ends
         self._switch(f"uuid_kill {call_uuid}")
         self._audit(command, "hangup", agent, call_uuid, "ok")
         return Reply.ok(call_uuid=call_uuid)

@@ -1807,6 +1807,20 @@ class Switch:
         self.bus.fire(event)
 
     # ------------------------------------------------------------------ eavesdrop
+    @staticmethod
+    def eavesdrop_hearers(channel: Channel) -> list[Channel]:
+        """Who hears an eavesdropping channel now: ``whisper-a`` mixes its voice into what
+        the target sends (its partner hears), ``whisper-b`` into what the target is sent."""
+        target, mode = channel.eavesdrop_target, channel.eavesdrop_mode
+        if target is None or mode == "listen":
+            return []
+        hearers = []
+        if mode in ("whisper-a", "barge") and target.partner is not None:
+            hearers.append(target.partner)
+        if mode in ("whisper-b", "barge"):
+            hearers.append(target)
+        return hearers
+
     def app_eavesdrop(self, channel: Channel, data: str) -> None:
         target = self.locate(data.strip())
         if target is None or target.down:
@@ -1834,7 +1848,14 @@ class Switch:
         target.fire("MEDIA_BUG_START", before=bug)
         self.call_update(channel, target, bridged=False)
         channel.eavesdrop_target = target
-        channel.eavesdrop_mode = "listen"
+        # eavesdrop_whisper_aleg: the eavesdropper's voice goes into what the target sends
+        # (ED_MUX_READ: its bridge partner hears it); _bleg: into what the target is sent
+        # (ED_MUX_WRITE: the target hears it); both: barge.
+        aleg = channel.variables.get("eavesdrop_whisper_aleg") == "true"
+        bleg = channel.variables.get("eavesdrop_whisper_bleg") == "true"
+        channel.eavesdrop_mode = (
+            "barge" if aleg and bleg else "whisper-a" if aleg else "whisper-b" if bleg else "listen"
+        )
         channel.dtmf_buffer.clear()
         try:
             while channel.up and target.up and not channel.pending_work():

@@ -30,14 +30,20 @@ def connected_call(center, make_user, agents=2, **endpoint):
 
 
 def test_hold_and_resume_and_illegal_requests(center, make_user):
-    users, rows, _phones, caller = connected_call(center, make_user)
+    users, rows, phones, caller = connected_call(center, make_user)
     reply = center.command("resume", users[0].id)
     assert not reply.accepted and reply.code == "illegal_state"
     assert center.command("hold", users[0].id).accepted
-    wait_for(lambda: "CHANNEL_HOLD" in caller.events, 10, what="hold")
+    # The agent's leg is held and the caller hears the music (FreeSWITCH plays it to the
+    # held channel's partner: holding the caller's leg played it to the agent).
+    agent_leg = phones[0].channels[-1]
+    wait_for(lambda: agent_leg.held, 10, what="hold")
+    wait_for(lambda: caller.channel.broadcast_greenlet is not None, 10, what="music")
+    assert not caller.channel.held
     assert center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "held"
     assert center.command("resume", users[0].id).accepted
-    wait_for(lambda: "CHANNEL_UNHOLD" in caller.events, 10, what="resume")
+    wait_for(lambda: not agent_leg.held, 10, what="resume")
+    wait_for(lambda: caller.channel.broadcast_greenlet is None, 10, what="music stops")
     # The second agent has no call: it cannot act on the first agent's.
     reply = center.command("hangup", users[1].id)
     assert not reply.accepted and reply.code == "no_call"
@@ -192,7 +198,7 @@ def test_a_dialled_call_can_be_listened_to_held_and_hung_up_from_the_desk(center
             employee_number="9001", name="班长", extension="9001", user=supervisor
         )
     center.start(dids=DIDS, extensions=["1001", "9001"])
-    center.simulator.add_endpoint("1001", answer_delay=0.3)
+    agent_phone = center.simulator.add_endpoint("1001", answer_delay=0.3)
     boss_phone = center.simulator.add_endpoint("9001", answer_delay=0.2)
     customer = center.simulator.add_endpoint("13700001234", answer_delay=0.3, talk_time=60)
     assert center.command("login", users[0].id, ready=True).accepted
@@ -202,12 +208,21 @@ def test_a_dialled_call_can_be_listened_to_held_and_hung_up_from_the_desk(center
     listen = center.command("listen", supervisor.id, roles=("supervisor",), agent_id=rows[0].id)
     assert listen.accepted and listen.data["call_uuid"] == call_uuid
     wait_for(lambda: boss_phone.channels and boss_phone.channels[-1].answered, 10, what="listen")
+    # A whisper reaches the agent alone (here the eavesdropped leg is the agent's own).
+    whisper = center.command("whisper", supervisor.id, roles=("supervisor",), agent_id=rows[0].id)
+    assert whisper.accepted
+    wait_for(lambda: len(boss_phone.channels) == 2, 10, what="the whisper's call")
+    hearers = center.simulator.switch.eavesdrop_hearers
+    wait_for(lambda: hearers(boss_phone.channels[-1]), 10, what="whispering")
+    assert hearers(boss_phone.channels[-1]) == [agent_phone.channels[-1]]
+    assert hearers(boss_phone.channels[0]) == []  # the listener stays silent
     # Hold from the desk: the customer hears the music; a second hold is refused.
     assert center.command("hold", users[0].id).accepted
-    assert customer.channels[-1].held
+    assert agent_phone.channels[-1].held and not customer.channels[-1].held
+    wait_for(lambda: customer.channels[-1].broadcast_greenlet is not None, 10, what="music")
     assert center.command("hold", users[0].id).code == "illegal_state"
     assert center.command("resume", users[0].id).accepted
-    assert not customer.channels[-1].held
+    assert not agent_phone.channels[-1].held
     assert center.command("hangup", users[0].id).accepted
     cdr = wait_for(
         lambda: [f for f in center.facts("call_ended") if f["call_uuid"] == call_uuid],
@@ -248,7 +263,7 @@ def test_supervisor_actions_are_limited_to_their_groups_and_audited(center, make
         m.Agent.objects.create(
             employee_number="9001", name="班长", extension="9001", user=supervisor
         )
-    center.simulator.add_endpoint("9001", answer_delay=0.2)
+    boss = center.simulator.add_endpoint("9001", answer_delay=0.2)
     wait_for(
         lambda: (
             center.command("listen", outsider.id, roles=("supervisor",), agent_id=rows[0].id).code
@@ -271,6 +286,15 @@ def test_supervisor_actions_are_limited_to_their_groups_and_audited(center, make
         what="barge accepted",
     )
     assert reply.data["call_uuid"] == caller.uuid
+    # Barge: the caller and the agent hear the supervisor; a whisper: the agent alone.
+    hearers = center.simulator.switch.eavesdrop_hearers
+    wait_for(lambda: boss.channels and hearers(boss.channels[-1]), 10, what="barging")
+    assert set(hearers(boss.channels[-1])) == {caller.channel, phones[0].channels[-1]}
+    assert center.command(
+        "whisper", supervisor.id, roles=("supervisor",), agent_id=rows[0].id
+    ).accepted
+    wait_for(lambda: len(boss.channels) == 2 and hearers(boss.channels[-1]), 10, what="whisper")
+    assert hearers(boss.channels[-1]) == [phones[0].channels[-1]]
     assert center.command(
         "force_busy", supervisor.id, roles=("supervisor",), agent_id=rows[1].id
     ).accepted
@@ -279,6 +303,8 @@ def test_supervisor_actions_are_limited_to_their_groups_and_audited(center, make
         "force_hangup", supervisor.id, roles=("supervisor",), agent_id=rows[0].id
     ).accepted
     assert caller.wait_hangup(10)
+    (cdr,) = wait_for(lambda: center.facts("call_ended"), 10, what="the CDR")
+    assert cdr["hangup_by"] == "supervisor"
     audit = [(f["action"], f["result"]) for f in center.facts("supervisor_action")]
     assert ("barge", "ok") in audit and ("busy", "ok") in audit and ("hangup", "ok") in audit
 
