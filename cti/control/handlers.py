@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cti.acd.store import AcdError
+from cti.acd.strategies import AgentStatus
 from cti.calls.model import CallState
 from cti.control.protocol import Command, CommandRejected, Reason, Reply
 from cti.dialout import AgentOnCall, NotHeldOrHeld
@@ -288,6 +289,13 @@ class CallControl:
             target_agent = config.agents_by_id.get(int(target))
             if target_agent is None or target_agent["id"] == agent["id"]:
                 raise CommandRejected(Reason.UNKNOWN_TARGET, "Choose another agent.")
+            status = self.services.acd.router.store.agent(target_agent["id"]).get("status")
+            if status != AgentStatus.READY:
+                # Refused here, the caller stays with this agent; accepted, a busy target
+                # would leave the caller nobody but the "agent unavailable" prompt.
+                raise CommandRejected(
+                    Reason.ILLEGAL_STATE, "That agent is not free to take the call."
+                )
         if kind == "number":
             self._check_outbound_blacklist(target)
         if handler.call.state is CallState.HELD:

@@ -61,6 +61,17 @@ def test_blind_transfer_to_another_agent(center, make_user):
     assert not caller.hung_up.is_set()
 
 
+def test_a_blind_transfer_to_an_agent_who_is_not_free_is_refused(center, make_user):
+    """Refused at once, the caller stays with the agent (accepted, the caller would have
+    reached nobody but the "agent unavailable" prompt: seen on FreeSWITCH 1.10.12)."""
+    users, rows, phones, caller = connected_call(center, make_user)
+    assert center.command("busy", users[1].id, reason="meal").accepted
+    reply = center.command("transfer", users[0].id, kind="agent", target=rows[1].id)
+    assert not reply.accepted and reply.code == "illegal_state", reply
+    assert center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "bridged"
+    assert center.agent_status(rows[0].id) == "talking" and not caller.hung_up.is_set()
+
+
 def test_attended_transfer_complete(center, make_user):
     users, rows, phones, caller = connected_call(center, make_user)
     assert center.command("consult", users[0].id, kind="agent", target=rows[1].id).accepted
