@@ -341,6 +341,16 @@ def _voicemail_left(e: Envelope) -> m.Voicemail:
 _SEQUENCED = ("subject", "seq")
 _QUEUE_ENTRY_KEY = ("call_uuid", "queue", "entered_at")
 _QUEUE_EXIT_FIELDS = ("exited_at", "wait_seconds", "outcome", "exit_position")
+# A CDR's end: what call_ended and failover_ended both set.
+_CALL_END_COLUMNS = (
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "duration_seconds",
+    "talk_seconds",
+    "hangup_cause",
+    "hangup_by",
+)
 
 # Applied in this order within a batch, so a call_ended stored with its call_started in one
 # batch wins. call_started never overwrites (a replayed one must not undo the finished CDR);
@@ -359,13 +369,7 @@ UPSERTS: dict[str, _Upsert] = {
             "callee",
             "did",
             "node",
-            "started_at",
-            "answered_at",
-            "ended_at",
-            "duration_seconds",
-            "talk_seconds",
-            "hangup_cause",
-            "hangup_by",
+            *_CALL_END_COLUMNS,
             "queue",
             "agent_id",
             "ivr_flow",
@@ -380,16 +384,8 @@ UPSERTS: dict[str, _Upsert] = {
         m.CallRecord,
         ("call_uuid",),
         _failover_ended,
-        update=(
-            "started_at",
-            "answered_at",
-            "ended_at",
-            "duration_seconds",
-            "talk_seconds",
-            "hangup_cause",
-            "hangup_by",
-        ),
-    ),  # fmt: skip
+        update=_CALL_END_COLUMNS,
+    ),
     f.LegEnded.KIND: _Upsert(
         m.CallLeg,
         ("leg_uuid",),
