@@ -130,6 +130,13 @@ CTI_NODE_NAME = env.str("CTI_NODE_NAME", default="cti-1")
 RECORDINGS_DIR = Path(env.str("RECORDINGS_DIR", default=str(BASE_DIR / "recordings")))
 RECORDING_STEREO = env.bool("RECORDING_STEREO", default=False)
 OUTBOUND_GATEWAY = env.str("OUTBOUND_GATEWAY", default="trunk")
+# The caller ID customers see on calls the center places through the trunk (click to call,
+# callbacks, transfers and consultations to outside numbers): the company's number. Unset,
+# click to call and callbacks show FreeSWITCH's outbound_caller_id_number/_name globals
+# (vars.xml), transfers and consultations pass the caller's number on. Spaces, commas,
+# quotes and brackets are dropped (they would break the dial string).
+OUTBOUND_CALLER_ID_NUMBER = env.str("OUTBOUND_CALLER_ID_NUMBER", default="")
+OUTBOUND_CALLER_ID_NAME = env.str("OUTBOUND_CALLER_ID_NAME", default="")
 PROMPTS_DIR = Path(env.str("PROMPTS_DIR", default=str(VAR_DIR / "prompts")))
 # The daemon's IVR lookups call the web tier's internal API with this shared token.
 IVR_LOOKUP_URL = env.str("IVR_LOOKUP_URL", default="http://127.0.0.1:8000/api/ivr/lookup/")

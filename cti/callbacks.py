@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from cti.acd.store import AcdError
 from cti.esl.protocol import EslError
-from cti.legs import leg_variables
+from cti.legs import leg_variables, trunk_caller_id
 
 if TYPE_CHECKING:
     from cti.services import CallServices
@@ -73,7 +73,8 @@ class Callbacks:
                 f"{leg_variables(leg, 'agent', agent_id)},"
                 f"origination_caller_id_number={details['number']},"
                 f"originate_timeout={queue.get('ring_timeout_seconds', 20)}}}user/{extension} "
-                f"&bridge({{{leg_variables(leg, 'external')}}}"
+                f"&bridge({{{leg_variables(leg, 'external')}"
+                f"{trunk_caller_id(services.settings)}}}"
                 f"sofia/gateway/{services.settings.outbound_gateway}/{details['number']})"
             )
         except EslError:

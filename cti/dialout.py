@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from cti.acd.store import AcdError
 from cti.acd.strategies import AgentStatus
 from cti.calls.model import Call, CallState
-from cti.legs import leg_variables
+from cti.legs import leg_variables, trunk_caller_id
 
 if TYPE_CHECKING:
     from cti.services import CallServices
@@ -37,6 +37,9 @@ DIALOUT_TTL_SECONDS = 24 * 3600
 # The busy reason (a system reason in the admin's list) while the agent is on the call.
 OUTBOUND_REASON = "outbound"
 MARK_VARIABLE = "cc_dialout"
+# sofia's sip_hangup_disposition when the agent's phone ended the call (a BYE, or a
+# refusal of the ring); send_bye and send_cancel mean the switch ended it.
+PHONE_ENDED = frozenset({"recv_bye", "recv_cancel", "recv_refuse"})
 
 
 class NotHeldOrHeld(Exception):
@@ -109,7 +112,8 @@ class DialOuts:
                 f"{MARK_VARIABLE}=true,origination_caller_id_number={number},"
                 f"cc_direction=outbound}}user/{extension} "
                 f"&bridge({{origination_uuid={customer_leg},{MARK_VARIABLE}=true,"
-                f"{leg_variables(call_uuid, 'external')}}}"
+                f"{leg_variables(call_uuid, 'external')}"
+                f"{trunk_caller_id(services.settings)}}}"
                 f"sofia/gateway/{gateway}/{number})",
                 lambda job: self.on_originated(call_uuid, job),
             )
@@ -206,13 +210,25 @@ class DialOuts:
         if not event.variable(MARK_VARIABLE) or event.variable("cc_party") == "external":
             return
         bridged_us = int(event.get("Caller-Channel-Bridged-Time") or 0)
+        answered_at = bridged_us / 1e6 if bridged_us else None
+        if event.variable("sip_hangup_disposition") in PHONE_ENDED:
+            hangup_by = "agent"
+        else:  # the switch hung the agent's phone up: the customer's side ended
+            hangup_by = "customer" if answered_at else "system"
         self._close(
-            event.unique_id or "",
-            event.hangup_cause or "NORMAL_CLEARING",
-            bridged_us / 1e6 if bridged_us else None,
+            event.unique_id or "", event.hangup_cause or "NORMAL_CLEARING", answered_at, hangup_by
         )
 
-    def _close(self, call_uuid: str, cause: str, answered_at: float | None) -> None:
+    def ending(self, call_uuid: str, by: str) -> None:
+        """The desk ("agent") or a supervisor ("supervisor") is about to end the call: its
+        CDR says so (the switch alone cannot tell a hang-up it was asked for)."""
+        key = DIALOUT_KEY + call_uuid
+        if self.services.redis.exists(key):
+            self.services.redis.hset(key, "hangup_by", by)
+
+    def _close(
+        self, call_uuid: str, cause: str, answered_at: float | None, hangup_by: str = "system"
+    ) -> None:
         """The CDR and the recording fact; the agent gets their status back."""
         services = self.services
         key = DIALOUT_KEY + call_uuid
@@ -236,6 +252,7 @@ class DialOuts:
             answered_at=answered_at,
             agent_id=agent_id,
             recording_path=record.get("recording", ""),
+            hangup_by=record.get("hangup_by") or hangup_by,
             node=services.settings.node_name,
         )
         self._restore(agent_id, record.get("status_before", ""), record.get("reason_before", ""))

@@ -99,7 +99,9 @@ class CallEnded:
     agent_id: int | None = None  # telephony Agent id of the agent who talked last
     ivr_flow: str = ""
     recording_path: str = ""
-    hangup_by: str = ""  # "caller", "agent", "supervisor", "system" or FAILOVER when known
+    # "caller", "agent", "supervisor", "system" or FAILOVER when known; "customer" on a call
+    # the agent dialled (the callee hung up).
+    hangup_by: str = ""
     node: str = ""
     # Seconds the caller talked with agents (0: none). None: not known, the time from the
     # answer to the end stands in (what FreeSWITCH calls billsec).

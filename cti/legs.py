@@ -10,6 +10,7 @@ whichever daemon leads; the persister's upsert by leg uuid makes a repeat harmle
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -22,6 +23,8 @@ PARTY_VARIABLE = "cc_party"
 AGENT_VARIABLE = "cc_agent_id"
 # Set on the caller's leg by the public dialplan (freeswitch_conf) before the socket app.
 CALLER_MARK = "cc_flow"
+# Characters that would end a {var=value} pair or an API's argument early.
+_DIAL_STRING_BREAKERS = re.compile(r"[\s,{}\[\]'\"^]")
 
 
 def leg_variables(call_uuid: str, party: str, agent_id: int | None = None) -> str:
@@ -30,6 +33,27 @@ def leg_variables(call_uuid: str, party: str, agent_id: int | None = None) -> st
     if agent_id is not None:
         pairs.append(f"{AGENT_VARIABLE}={agent_id}")
     return ",".join(pairs)
+
+
+def trunk_caller_id(settings: Any, fallback: str | None = "globals") -> str:
+    """``origination_caller_id_*`` pairs for a leg to the trunk: the company's number and
+    name from the daemon's settings. Unset, ``fallback="globals"`` names FreeSWITCH's
+    ``outbound_caller_id_number``/``_name`` globals (for a bridge's dial string, which the
+    switch expands; an API's is not), another string is the number to show, None adds
+    nothing (the leg shows what it inherits)."""
+    number = _DIAL_STRING_BREAKERS.sub("", settings.outbound_caller_id_number)
+    name = _DIAL_STRING_BREAKERS.sub("", settings.outbound_caller_id_name)
+    if not number:
+        if fallback is None:
+            return ""
+        if fallback == "globals":
+            number, name = "${outbound_caller_id_number}", "${outbound_caller_id_name}"
+        else:
+            number = fallback
+    pairs = [f"origination_caller_id_number={number}"]
+    if name:
+        pairs.append(f"origination_caller_id_name={name}")
+    return "," + ",".join(pairs)
 
 
 def _microseconds(value: Any) -> float | None:

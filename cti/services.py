@@ -44,6 +44,9 @@ class DaemonSettings:
     recordings_dir: str = "recordings"
     record_stereo: bool = False
     outbound_gateway: str = "trunk"
+    # The company's caller ID on trunk calls (config.settings.OUTBOUND_CALLER_ID_NUMBER).
+    outbound_caller_id_number: str = ""
+    outbound_caller_id_name: str = ""
     center_area_code: str = ""
     country: str = "CN"
 
@@ -227,6 +230,10 @@ class AcdPort:
     def consult_started(self, agent_id: int) -> None:
         """A consulted agent is busy ("consult") for as long as the consultation lasts."""
         self.deliver(self.router.set_busy(agent_id, "consult"))
+
+    def consult_taken_over(self, agent_id: int, call_uuid: str) -> None:
+        """The consulted agent now has the call (busy "consult" -> talking on it)."""
+        self.deliver(self.router.take_call(agent_id, call_uuid))
 
     def consult_ended(self, agent_id: int) -> None:
         agent = self.router.store.agent(agent_id)

@@ -262,6 +262,21 @@ end
 return {'offered', 'talking', others}
 """
 
+# ARGV: prefix, id, allowed-from csv, uuid, now, the busy reason required.
+# A consulted agent takes the call over (the first agent left it): busy "consult" -> talking
+# on the call, as if it had been offered and answered.
+TAKE_CALL = r"""
+local id, allowed, uuid, now = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local key = agent_key(id)
+local f = redis.call('HMGET', key, 'status', 'reason')
+if not csv_contains(allowed, f[1] or 'logged_out') then return {'ILLEGAL', f[1] or 'logged_out'} end
+if f[2] ~= ARGV[6] then return {'ILLEGAL', f[1]} end
+redis.call('HSET', key, 'status', 'talking', 'reason', '', 'call', uuid, 'no_answer', '0',
+  'changed_at', ARGV[5])
+sync(id, now)
+return {f[1], 'talking'}
+"""
+
 # ARGV: prefix, id, uuid, now, kind (no_answer|reject|busy|cancelled), available_at,
 #       max no-answers.
 OFFER_FAILED = r"""

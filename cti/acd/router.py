@@ -546,6 +546,12 @@ class Router:
             self._offer_to(agent_id, outcome)
         return outcome
 
+    def take_call(self, agent_id: int, call_uuid: str) -> Outcome:
+        """A consulted agent takes over the call the first agent left (see the store)."""
+        outcome = Outcome()
+        self._changed(self.store.take_call(agent_id, call_uuid), outcome)
+        return outcome
+
     def wrap_up_done(self, agent_id: int) -> Outcome:
         outcome = Outcome()
         self._changed(self.store.wrap_up_done(agent_id), outcome)

@@ -35,6 +35,7 @@ class Operation(StrEnum):
     OFFER_FAILED = "offer_failed"
     CALL_ENDED = "call_ended"
     WRAP_UP_DONE = "wrap_up_done"
+    TAKE_CALL = "take_call"
 
 
 # The agent state machine as data: each operation, the statuses it may start from and the
@@ -49,6 +50,8 @@ OPERATIONS: Mapping[Operation, tuple[frozenset[AgentStatus], frozenset[AgentStat
     Operation.OFFER_FAILED: (frozenset({S.OFFERED}), frozenset({S.READY, S.BUSY})),
     Operation.CALL_ENDED: (frozenset({S.TALKING}), frozenset({S.WRAP_UP, S.READY})),
     Operation.WRAP_UP_DONE: (frozenset({S.WRAP_UP}), frozenset({S.READY})),
+    # A consulted agent (busy "consult") takes over the call the first agent left.
+    Operation.TAKE_CALL: (frozenset({S.BUSY}), frozenset({S.TALKING})),
 }
 
 TRANSITIONS: frozenset[tuple[AgentStatus, AgentStatus]] = frozenset(
@@ -290,6 +293,7 @@ class AcdStore:
         self._offer_answered = register(lua.OFFER_ANSWERED)
         self._offer_failed = register(lua.OFFER_FAILED)
         self._call_ended = register(lua.CALL_ENDED)
+        self._take_call = register(lua.TAKE_CALL)
         self._remove_call = register(lua.REMOVE_CALL)
         self._due = register(lua.DUE)
 
@@ -505,6 +509,16 @@ class AcdStore:
             ]
         )
         return self._change(agent_id, Operation.CALL_ENDED, result, now, "", call_uuid)
+
+    def take_call(self, agent_id: int, call_uuid: str, reason: str = "consult") -> StateChange:
+        """The agent, busy with ``reason`` on a consultation, takes over the call the first
+        agent left: talking on it, so it is the agent's call to end (and wrap up)."""
+        now = self.now()
+        operation = Operation.TAKE_CALL
+        result = self._take_call(
+            args=[self.prefix, agent_id, self._allowed(operation), call_uuid, repr(now), reason]
+        )
+        return self._change(agent_id, operation, result, now, "", call_uuid)
 
     def agent(self, agent_id: int) -> dict[str, str]:
         """The raw hash of one agent (for status displays and tests)."""

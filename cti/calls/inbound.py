@@ -32,7 +32,7 @@ from cti.esl.events import ChannelHangup as ChannelHangupEvent
 from cti.esl.outbound import ChannelHangup, OutboundSession
 from cti.esl.protocol import ConnectionLost, EslError
 from cti.facts import FAILOVER
-from cti.legs import leg_variables
+from cti.legs import leg_variables, trunk_caller_id
 from cti.notify import CALL_KEY
 from cti.services import recording_path
 
@@ -98,6 +98,8 @@ PREVIOUS_HANDLER_SECONDS = 5.0
 # piece shorter than MUSIC_MIN_SECONDS (a missing file) is followed by a pause that long.
 MUSIC_PIECE_SECONDS = 20
 MUSIC_MIN_SECONDS = 1.0
+# A room emptied while the caller was still joining it is emptied again after this long.
+ROOM_RECHECK_SECONDS = 1.0
 
 
 class InboundCallHandler:
@@ -133,6 +135,7 @@ class InboundCallHandler:
         self._talked = 0.0
         self._recorded_ms: str | None = None
         self._bridge_lock = gevent.lock.Semaphore()
+        self._publish_lock = gevent.lock.Semaphore()
         # Set when the daemon stops while the call is still up (see _finish).
         self.let_go = False
         # The greenlet running the call, once it runs.
@@ -179,7 +182,14 @@ class InboundCallHandler:
     def _move(self, state: CallState) -> None:
         if self.call.state is not state or state is S.QUEUED:
             self.call.transition(state)
-        self.services.notifier.call_updated(self.call)
+        self.publish()
+
+    def publish(self) -> None:
+        """Write the live call as it is now. The handler, command greenlets and switch
+        events write it one after another: a write built before a change (a consulted agent
+        taking the call, say) cannot land after the write that shows it."""
+        with self._publish_lock:
+            self.services.notifier.call_updated(self.call)
 
     # -- the call ---------------------------------------------------------------------
     def run(self) -> None:
@@ -716,7 +726,7 @@ class InboundCallHandler:
             call.recording_path = path
         elif call.recording_path is not None:
             call.recording_path = None
-            self.services.notifier.call_updated(call)
+            self.publish()
 
     def _after_talk(self) -> dict[str, Any]:
         """The bridge ended with the caller still on the line: the agent hung up first, or
@@ -770,12 +780,18 @@ class InboundCallHandler:
         self.room_legs = {call.agent_leg_uuid, self.consult_leg}
         self.pending_action = {"kind": "join_room" if three_way else "consult_wait"}
         call.transition(S.CONFERENCE if three_way else S.TRANSFERRING)
-        self.services.notifier.call_updated(call)
+        self.publish()
         api = self.services.switch_api
+        # A consulted agent's phone shows the caller; an outside party the company's number.
+        caller_id = (
+            f",origination_caller_id_number={call.caller_number}"
+            if target_agent
+            else trunk_caller_id(self.services.settings, fallback=call.caller_number)
+        )
         api(
             f"bgapi originate {{origination_uuid={self.consult_leg},"
-            f"{leg_variables(call.uuid, 'agent' if target_agent else 'external', target_agent)},"
-            f"origination_caller_id_number={call.caller_number}}}{dial} "
+            f"{leg_variables(call.uuid, 'agent' if target_agent else 'external', target_agent)}"
+            f"{caller_id}}}{dial} "
             f"&conference({self.room}@default)"
         )
         api(f"uuid_transfer {call.agent_leg_uuid} conference:{self.room}@default inline")
@@ -810,15 +826,12 @@ class InboundCallHandler:
         call = self.call
         if call.state is not S.CONFERENCE:
             call.transition(S.CONFERENCE)
-            self.services.notifier.call_updated(call)
-        self.session.execute("conference", f"{self.room}@default")
-        # Everybody else left and the room was emptied: the caller is still here.
-        if self.consult_agent is not None and self.consult_decision == "complete":
-            # The CDR names who served the caller last; that agent's seat is freed when its
-            # leg hangs up (on_leg_hangup), not by a wrap-up of this call.
-            call.agent_id = self._wrap_up_agent = self.consult_agent
-        else:
-            self._agent_done()
+            self.publish()
+        if self.room_legs:  # nobody left to talk to: the caller does not wait alone
+            self.session.execute("conference", f"{self.room}@default")
+        # Everybody else left and the room was emptied: the caller is still here. The agent
+        # who had the call last (the consulted one, once it took the call over) is done.
+        self._agent_done()
         self.hangup_by = "agent"
         if self.pending_action is not None:  # a blind transfer out of the conference
             action, self.pending_action = self.pending_action, None
@@ -832,12 +845,56 @@ class InboundCallHandler:
         if leg_uuid not in legs:
             return
         legs.discard(leg_uuid)
-        if leg_uuid == self.call.agent_leg_uuid:
+        call = self.call
+        agent_left = leg_uuid == call.agent_leg_uuid
+        if agent_left:
             self._agent_done()
-        if leg_uuid == self.consult_leg and self.consult_agent is not None:
+            if self.consult_leg in legs and self.consult_agent is not None:
+                self._hand_to_consulted()
+        elif leg_uuid == self.consult_leg and self.consult_agent is not None:
             self.services.acd.consult_ended(self.consult_agent)
-        if not legs and self.call.state is S.CONFERENCE:
-            self.services.switch_api(f"conference {self.room} kick all")
+        if call.state is S.TRANSFERRING and self.consult_decision is None:
+            # A phone hung up mid-consultation: the agent's completes the transfer (as a desk
+            # phone's hang-up does), the consulted party's cancels it.
+            self.consult_decision = "complete" if agent_left else "cancel"
+            self.wake.set()
+        if not legs and call.state is S.CONFERENCE:
+            self._empty_room()
+
+    def _empty_room(self) -> None:
+        """Kick the caller out of the room it is alone in; once more a moment later, for a
+        caller whose join was under way when the last party left."""
+        self.services.switch_api(f"conference {self.room} kick all")
+
+        def again() -> None:
+            if self.call.state is S.CONFERENCE and not self.room_legs and not self.call.is_over:
+                try:
+                    self.services.switch_api(f"conference {self.room} kick all")
+                except EslError:
+                    pass
+
+        gevent.spawn_later(ROOM_RECHECK_SECONDS, again)
+
+    def _hand_to_consulted(self) -> None:
+        """The first agent left the caller with a consulted agent (a completed attended
+        transfer, or the first agent leaving a three-way): the consulted agent has the call
+        now, to hold on, transfer, hang up and wrap up, and the desk and the wallboard show
+        it as that agent's."""
+        call = self.call
+        agent_id = self.consult_agent
+        assert agent_id is not None
+        try:
+            self.services.acd.consult_taken_over(agent_id, call.uuid)
+        except AcdError as error:
+            # The consulted agent logged out meanwhile: the call stays nobody's.
+            logger.warning("call %s: agent %s cannot take the call: %s", call.uuid, agent_id, error)
+            return
+        call.agent_id = agent_id
+        call.agent_leg_uuid = self.consult_leg
+        self.consult_agent = None
+        self._talk_started = time.time()
+        self.publish()
+        self.services.notifier.screen_pop(agent_id, call, self.customer)
 
     def offer_to_agent(self, agent_id: int) -> dict[str, Any]:
         """Transfer to one named agent: reserve them (if ready) and ring."""
@@ -858,7 +915,9 @@ class InboundCallHandler:
         try:
             self.session.execute(
                 "bridge",
-                f"{{{leg_variables(self.call.uuid, 'external')}}}sofia/gateway/{gateway}/{number}",
+                f"{{{leg_variables(self.call.uuid, 'external')}"
+                f"{trunk_caller_id(self.services.settings, fallback=None)}}}"
+                f"sofia/gateway/{gateway}/{number}",
             )
         except ChannelHangup:
             raise

@@ -235,6 +235,7 @@ class CallControl:
         agent = self._own_agent(command)
         call_uuid, handler = self._seat_call(agent)
         if handler is None:  # a call the agent dialled: its leg is the call
+            self.services.dialouts.ending(call_uuid, "agent")
             self._switch(f"uuid_kill {call_uuid}")
             return Reply.ok(call_uuid=call_uuid)
         leg = handler.call.agent_leg_uuid or (
@@ -259,7 +260,7 @@ class CallControl:
             raise CommandRejected(Reason.ILLEGAL_STATE, "Only a connected call can be held.")
         self._switch(f"uuid_hold {_held_leg(handler)}")
         handler.call.transition(CallState.HELD)
-        self.services.notifier.call_updated(handler.call)
+        handler.publish()
         return Reply.ok(call_uuid=handler.call.uuid)
 
     def resume(self, command: Command) -> Reply:
@@ -271,7 +272,7 @@ class CallControl:
             raise CommandRejected(Reason.ILLEGAL_STATE, "The call is not on hold.")
         self._switch(f"uuid_hold off {_held_leg(handler)}")
         handler.call.transition(CallState.BRIDGED)
-        self.services.notifier.call_updated(handler.call)
+        handler.publish()
         return Reply.ok(call_uuid=handler.call.uuid)
 
     def transfer(self, command: Command) -> Reply:
@@ -314,7 +315,7 @@ class CallControl:
         in_room = handler.call.state is CallState.CONFERENCE
         handler.pending_action = action
         handler.call.transition(CallState.TRANSFERRING)
-        self.services.notifier.call_updated(handler.call)
+        handler.publish()
         if in_room:
             # Out of a conference room: everybody leaves it; the caller goes on.
             self._switch(f"conference {handler.room} kick all")
@@ -446,6 +447,8 @@ class CallControl:
         call_uuid, handler = self._seat_call(agent)
         if handler is not None:
             handler.hangup_by = "supervisor"  # not the caller, whose leg this ends
+        else:
+            self.services.dialouts.ending(call_uuid, "supervisor")
         self._switch(f"uuid_kill {call_uuid}")
         self._audit(command, "hangup", agent, call_uuid, "ok")
         return Reply.ok(call_uuid=call_uuid)

@@ -100,6 +100,9 @@ class Switch:
             "domain": "127.0.0.1",
             "domain_name": "127.0.0.1",
             "sound_prefix": sound_prefix,
+            # The stock vars.xml's caller ID for calls to trunks.
+            "outbound_caller_id_name": "FreeSWITCH",
+            "outbound_caller_id_number": "0000000000",
         }
         self.started_at = clock.now()
         self.sessions_since_startup = 0
@@ -513,10 +516,16 @@ class Switch:
         after.extend([("Application-Response", response), ("Application-UUID", app_uuid)])
         channel.fire("CHANNEL_EXECUTE_COMPLETE", after=after)
 
-    def hangup(self, channel: Channel, cause: str = "NORMAL_CLEARING") -> None:
-        """switch_channel_hangup: mark the channel down and fire CHANNEL_HANGUP."""
+    def hangup(
+        self, channel: Channel, cause: str = "NORMAL_CLEARING", by_peer: bool = False
+    ) -> None:
+        """switch_channel_hangup: mark the channel down and fire CHANNEL_HANGUP.
+
+        ``by_peer``: the phone or the trunk ended it (a BYE, CANCEL or refusal received),
+        not the switch; sofia says which in ``sip_hangup_disposition``."""
         if channel.down:
             return
+        channel.set_variable("sip_hangup_disposition", _disposition(channel, by_peer))
         channel.hangup_cause = cause
         channel.down = True
         channel.state = 10
@@ -1253,10 +1262,10 @@ class Switch:
             # A SIP answer (486/603) came back: the leg now knows the peer's address.
             leg.caller_profile.network_addr = leg.caller_profile.network_addr or endpoint.host
         if endpoint.mode == "busy":
-            self.hangup(leg, "USER_BUSY")
+            self.hangup(leg, "USER_BUSY", by_peer=True)
             raise OriginateError("USER_BUSY")
         if endpoint.mode == "reject":
-            self.hangup(leg, "CALL_REJECTED")
+            self.hangup(leg, "CALL_REJECTED", by_peer=True)
             raise OriginateError("CALL_REJECTED")
         self.ring_ready(leg)
         if endpoint.mode == "answer":
@@ -1276,7 +1285,7 @@ class Switch:
                 self.receive_dtmf(leg, digit)
         if endpoint.talk_time is not None:
             if leg.sleep_while_up(endpoint.talk_time):
-                self.hangup(leg, "NORMAL_CLEARING")
+                self.hangup(leg, "NORMAL_CLEARING", by_peer=True)
 
     def flip_caller_id(self, leg: Channel) -> None:
         """switch_channel_flip_cid: an originated leg now shows the callee as its caller."""
@@ -1910,6 +1919,16 @@ class Switch:
         from cti.simulator.conference import join_conference
 
         join_conference(self, channel, data)
+
+
+def _disposition(channel: Channel, by_peer: bool) -> str:
+    """sofia's ``sip_hangup_disposition``: who ended the SIP dialog, and how (1.10.12's
+    traces: recv_bye, send_bye, recv_refuse, send_cancel)."""
+    if channel.answered:
+        return "recv_bye" if by_peer else "send_bye"
+    if channel.direction == "outbound":  # the switch called this phone or trunk
+        return "recv_refuse" if by_peer else "send_cancel"
+    return "recv_cancel" if by_peer else "send_refuse"
 
 
 def _split_vars(text: str) -> list[str]:

@@ -172,7 +172,7 @@ class SimulatedCaller:
 
     def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
         if self.channel is not None:
-            self.simulator.switch.hangup(self.channel, cause)
+            self.simulator.switch.hangup(self.channel, cause, by_peer=True)
 
     # -- waiting -----------------------------------------------------------------------
     def wait_answered(self, timeout: float = 10.0) -> bool:
@@ -276,7 +276,7 @@ class SimulatedAgentEndpoint:
     def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
         channel = self.current_channel
         if channel is not None:
-            self.simulator.switch.hangup(channel, cause)
+            self.simulator.switch.hangup(channel, cause, by_peer=True)
 
     def press(self, digits: str) -> None:
         channel = self.current_channel

@@ -192,4 +192,4 @@ class SwitchSimulator:
     def hangup(self, uuid: str, cause: str = "NORMAL_CLEARING") -> None:
         channel = self.switch.locate(uuid)
         if channel is not None:
-            self.switch.hangup(channel, cause)
+            self.switch.hangup(channel, cause, by_peer=True)

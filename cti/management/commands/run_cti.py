@@ -43,6 +43,8 @@ class Command(BaseCommand):
             recordings_dir=str(settings.RECORDINGS_DIR),
             record_stereo=settings.RECORDING_STEREO,
             outbound_gateway=settings.OUTBOUND_GATEWAY,
+            outbound_caller_id_number=settings.OUTBOUND_CALLER_ID_NUMBER,
+            outbound_caller_id_name=settings.OUTBOUND_CALLER_ID_NAME,
             center_area_code=settings.CENTER_AREA_CODE,
             country=settings.CENTER_COUNTRY,
         )

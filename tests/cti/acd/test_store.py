@@ -74,6 +74,10 @@ def run(store: AcdStore, operation: Operation, agent_id: int, call_uuid: str | N
         return store.offer_failed(agent_id, call, "reject")
     if operation is Operation.CALL_ENDED:
         return store.call_ended(agent_id, call, 10, 5)
+    if operation is Operation.TAKE_CALL:
+        if store.status(agent_id) is S.BUSY:
+            store.set_busy(agent_id, "consult")
+        return store.take_call(agent_id, call)
     return store.wrap_up_done(agent_id)
 
 
@@ -107,6 +111,31 @@ def test_state_changes_return_old_and_new(store, clock):
     change = store.set_busy(1, "lunch")
     assert (change.old, change.new, change.reason) == (S.READY, S.BUSY, "lunch")
     assert store.agent(1)["reason"] == "lunch"
+
+
+def test_a_consulted_agent_takes_the_call_over_and_ends_it(store, clock):
+    """busy "consult" -> talking on the call the first agent left; its end is the
+    consulted agent's, with wrap-up and the day's counters."""
+    store.login(1, "8001", [GROUP], registered=True)
+    store.login(2, "8002", [GROUP], registered=True)
+    call_uuid = offer(store, 1)
+    store.offer_answered(1, call_uuid)
+    store.set_busy(2, "consult")
+    store.call_ended(1, call_uuid, 20, 0)  # the first agent left
+    change = store.take_call(2, call_uuid)
+    assert (change.old, change.new, change.call_uuid) == (S.BUSY, S.TALKING, call_uuid)
+    assert store.agent(2)["call"] == call_uuid and store.agent(2)["reason"] == ""
+    assert not store.client.hexists(store.ready_key(GROUP), "2")
+    change = store.call_ended(2, call_uuid, 15, 10)
+    assert (change.old, change.new) == (S.TALKING, S.WRAP_UP)
+    assert store.agent(2)["calls_today"] == "1"
+
+
+def test_only_a_consulting_agent_takes_a_call_over(store):
+    store.login(2, "8002", [GROUP], ready=False, busy_reason="meal", registered=True)
+    with pytest.raises(IllegalTransition):
+        store.take_call(2, "call-x")
+    assert store.status(2) is S.BUSY and store.agent(2)["reason"] == "meal"
 
 
 def test_events_for_another_call_are_refused(store):

@@ -100,7 +100,13 @@ class DaemonProcess:
     """`manage.py run_cti` with its own node name and socket port."""
 
     def __init__(
-        self, redis_url: str, esl_port: int, socket_port: int, node: str, workdir: Path
+        self,
+        redis_url: str,
+        esl_port: int,
+        socket_port: int,
+        node: str,
+        workdir: Path,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.node = node
         self.socket_port = socket_port
@@ -114,6 +120,7 @@ class DaemonProcess:
             RECORDINGS_DIR=str(workdir / "recordings"),
             PROMPTS_DIR=str(workdir / "prompts"),
             PYTHONUNBUFFERED="1",
+            **(env or {}),
         )
         self.process: subprocess.Popen | None = None
 
@@ -167,7 +174,9 @@ class Center:
         extensions: list[str],
         daemons: int = 1,
         rejoin_pauses_ms: list[int] = (),
+        env: dict[str, str] | None = None,
     ) -> Center:
+        """``env``: more settings of the daemons (environment variables)."""
         write_prompts(self.workdir / "prompts")
         ports = [free_port() for _ in range(daemons)]
         dialplan = render_public_dialplan(ports[0], dids, extensions, ports[1:], rejoin_pauses_ms)
@@ -179,7 +188,12 @@ class Center:
         ).start()
         for index, port in enumerate(ports):
             daemon = DaemonProcess(
-                self.redis_url, self.simulator.port, port, f"test-cti-{index + 1}", self.workdir
+                self.redis_url,
+                self.simulator.port,
+                port,
+                f"test-cti-{index + 1}",
+                self.workdir,
+                env,
             ).start()
             self.daemons.append(daemon)
         wait_for(lambda: self.redis.get("cc:leader"), 30, what="a daemon to lead")

@@ -84,12 +84,50 @@ def test_attended_transfer_complete(center, make_user):
     assert center.agent_status(rows[1].id) == "busy"
     assert center.command("consult_complete", users[0].id).accepted
     center.wait_call_state(caller.uuid, "conference")
-    # The first agent is done; the consulted agent ends the call later.
+    # The first agent is done; the call is the consulted agent's now: talking on it, named
+    # by the live call, and under its control (seen on FreeSWITCH 1.10.12: it had none).
     wait_for(lambda: center.agent_status(rows[0].id) in ("wrap_up", "ready"), 15, what="wrap")
-    center.simulator.hangup(phones[1].channels[-1].uuid)
+    wait_for(lambda: center.agent_status(rows[1].id) == "talking", 15, what="taken over")
+    live = f"cc:live:call:{caller.uuid}"
+    wait_for(lambda: center.redis.hget(live, "agent_id") == str(rows[1].id), 5, what="named")
+    assert center.redis.hget(f"cc:agent:{rows[1].id}", "call") == caller.uuid
+    assert not center.command("hangup", users[0].id).accepted
+    gevent.sleep(1.0)
+    assert center.command("hangup", users[1].id).accepted
     wait_for(lambda: center.facts("call_ended"), 30, what="CDR\n" + center.logs())
-    assert center.facts("call_ended")[0]["agent_id"] == rows[1].id
+    ended = center.facts("call_ended")[0]
+    assert ended["agent_id"] == rows[1].id and ended["hangup_by"] == "agent"
+    # Both agents' parts are talk: the consulted agent's second at least.
+    assert ended["talk_seconds"] >= 1.0
     wait_for(lambda: center.agent_status(rows[1].id) == "ready", 15, what="consulted agent free")
+    changes = [(c["agent_id"], c["new"]) for c in center.facts("agent_state_changed")]
+    assert (rows[1].id, "talking") in changes and (rows[1].id, "wrap_up") in changes, changes
+
+
+def test_the_agent_hanging_up_mid_consultation_completes_the_transfer(center, make_user):
+    """As a desk phone's hang-up does; the caller is not left alone with the music."""
+    users, rows, phones, caller = connected_call(center, make_user)
+    assert center.command("consult", users[0].id, kind="agent", target=rows[1].id).accepted
+    wait_for(lambda: phones[1].channels and phones[1].channels[-1].answered, 20, what="answer")
+    center.simulator.hangup(phones[0].channels[-1].uuid)
+    center.wait_call_state(caller.uuid, "conference")
+    wait_for(lambda: center.agent_status(rows[1].id) == "talking", 15, what="taken over")
+    room = center.simulator.conferences.conferences[f"cc-{caller.uuid}"]
+    wait_for(lambda: len(room.members) == 2, 10, what="caller and consulted agent")
+    assert not caller.hung_up.is_set()
+
+
+def test_the_consulted_party_hanging_up_returns_the_caller_to_the_agent(center, make_user):
+    users, rows, phones, caller = connected_call(center, make_user)
+    assert center.command("consult", users[0].id, kind="agent", target=rows[1].id).accepted
+    wait_for(lambda: phones[1].channels and phones[1].channels[-1].answered, 20, what="answer")
+    center.simulator.hangup(phones[1].channels[-1].uuid)
+    center.wait_call_state(caller.uuid, "conference")
+    wait_for(lambda: center.agent_status(rows[1].id) == "ready", 15, what="consulted free")
+    room = center.simulator.conferences.conferences[f"cc-{caller.uuid}"]
+    wait_for(lambda: len(room.members) == 2, 10, what="caller and agent")
+    assert center.agent_status(rows[0].id) == "talking"
+    assert center.redis.hget(f"cc:live:call:{caller.uuid}", "agent_id") == str(rows[0].id)
 
 
 def test_attended_transfer_cancel_returns_to_the_agent(center, make_user):
@@ -113,6 +151,14 @@ def test_three_way_conference(center, make_user):
     center.wait_call_state(caller.uuid, "conference")
     room = center.simulator.conferences.conferences[f"cc-{caller.uuid}"]
     wait_for(lambda: len(room.members) == 3, 10, what="three members")
+    # The first agent leaves: the third party, an agent, has the call and ends it.
+    assert center.command("hangup", users[0].id).accepted
+    wait_for(lambda: center.agent_status(rows[1].id) == "talking", 15, what="taken over")
+    wait_for(lambda: len(room.members) == 2, 10, what="two members")
+    assert center.command("hangup", users[1].id).accepted
+    wait_for(lambda: center.facts("call_ended"), 30, what="CDR\n" + center.logs())
+    assert center.facts("call_ended")[0]["agent_id"] == rows[1].id
+    wait_for(lambda: center.agent_status(rows[1].id) == "ready", 15, what="wrapped up")
 
 
 def test_answer_from_the_desk(center, make_user):
@@ -176,6 +222,10 @@ def test_click_to_dial_is_recorded_and_closed_with_its_cdr(center, make_user):
     )[0]
     assert cdr["direction"] == "outbound" and cdr["callee"] == "13700001234"
     assert cdr["agent_id"] == rows[0].id and cdr["answered_at"] is not None
+    assert cdr["hangup_by"] == "customer"  # its talk time ran out (it was empty before)
+    # The customer sees the switch's outbound caller ID (none configured here), not its own
+    # number or the agent's extension.
+    assert customer.channels[-1].caller_profile.caller_id_number == "0000000000"
     assert cdr["recording_path"].endswith(f"/{call_uuid}.wav")
     started = [f for f in center.facts("call_started") if f["call_uuid"] == call_uuid]
     assert started and started[0]["direction"] == "outbound"
@@ -208,7 +258,8 @@ def test_a_dialled_call_can_be_listened_to_held_and_hung_up_from_the_desk(center
         m.Agent.objects.create(
             employee_number="9001", name="班长", extension="9001", user=supervisor
         )
-    center.start(dids=DIDS, extensions=["1001", "9001"])
+    company = {"OUTBOUND_CALLER_ID_NUMBER": "4008001234", "OUTBOUND_CALLER_ID_NAME": "客服 热线"}
+    center.start(dids=DIDS, extensions=["1001", "9001"], env=company)
     agent_phone = center.simulator.add_endpoint("1001", answer_delay=0.3)
     boss_phone = center.simulator.add_endpoint("9001", answer_delay=0.2)
     customer = center.simulator.add_endpoint("13700001234", answer_delay=0.3, talk_time=60)
@@ -216,6 +267,8 @@ def test_a_dialled_call_can_be_listened_to_held_and_hung_up_from_the_desk(center
     assert center.command("hangup", users[0].id).code == "no_call"
     call_uuid = center.dial(users[0].id, "13700001234")
     wait_for(lambda: customer.channels and customer.channels[-1].answered, 10, what="talking")
+    profile = customer.channels[-1].caller_profile  # the company's caller ID (a space dropped)
+    assert (profile.caller_id_number, profile.caller_id_name) == ("4008001234", "客服热线")
     listen = center.command("listen", supervisor.id, roles=("supervisor",), agent_id=rows[0].id)
     assert listen.accepted and listen.data["call_uuid"] == call_uuid
     wait_for(lambda: boss_phone.channels and boss_phone.channels[-1].answered, 10, what="listen")
@@ -241,6 +294,7 @@ def test_a_dialled_call_can_be_listened_to_held_and_hung_up_from_the_desk(center
         what="the CDR once the agent hung up",
     )[0]
     assert cdr["hangup_cause"] == "NORMAL_CLEARING" and cdr["answered_at"] is not None
+    assert cdr["hangup_by"] == "agent"
     audit = [(f["action"], f["target_call_uuid"]) for f in center.facts("supervisor_action")]
     assert ("listen", call_uuid) in audit
     wait_for(lambda: center.agent_status(rows[0].id) == "ready", 10, what="ready again")
@@ -258,6 +312,7 @@ def test_click_to_dial_to_a_phone_that_is_not_registered(center, make_user):
         what="the CDR\n" + center.logs(),
     )[0]
     assert cdr["answered_at"] is None and cdr["hangup_cause"] == "USER_NOT_REGISTERED"
+    assert cdr["hangup_by"] == "system"
     wait_for(
         lambda: center.redis.hget(f"cc:agent:{rows[0].id}", "reason") == "rest",
         10,

@@ -493,6 +493,9 @@ def test_agent_endpoint_hangs_up_on_command(sim: SwitchSimulator) -> None:
     assert caller.wait_destroyed(timeout=5)
     assert "CHANNEL_BRIDGE" in caller.events
     assert "CHANNEL_UNBRIDGE" in caller.events
+    # sofia tells who ended each dialog: the phone sent its BYE, the switch the caller's.
+    assert channel.variables["sip_hangup_disposition"] == "recv_bye"
+    assert caller.channel.variables["sip_hangup_disposition"] == "send_bye"
 
 
 def test_url_encoding_reproduces_every_recorded_value() -> None:
@@ -534,6 +537,7 @@ def test_gateway_numbers_and_inbound_myevents(sim: SwitchSimulator) -> None:
     hangup = watcher.wait_event("CHANNEL_HANGUP", uuid)
     assert hangup.get("Hangup-Cause") == "CALL_REJECTED"
     assert hangup.get("Channel-Name") == "sofia/gateway/carrier1/13900000000"
+    assert hangup.get("variable_sip_hangup_disposition") == "send_bye"  # the switch ended it
     # Like FreeSWITCH, a myevents connection is closed when its channel goes down.
     notice = watcher.wait_for(lambda f: f.content_type == "text/disconnect-notice")
     assert notice.headers["Controlled-Session-UUID"] == uuid
