@@ -127,6 +127,8 @@ class InboundCallHandler:
         self.consult_agent: int | None = None
         self.consult_decision: str | None = None
         self.room_legs: set[str] = set()
+        # The leg to an outside number the caller is bridged to (see bridge_outside).
+        self.outside_leg: str | None = None
         self._pump: gevent.Greenlet | None = None
         self._wrap_up_agent: int | None = None
         self._talk_started: float | None = None
@@ -910,18 +912,35 @@ class InboundCallHandler:
         return {"kind": "hangup"}
 
     def bridge_outside(self, number: str) -> dict[str, Any]:
+        """To an outside number through the trunk (a blind transfer, an overflow, an IVR
+        node): transferring while it rings, bridged once it answers. The call is out of
+        its queue and with no agent, so a caller hanging up now abandons nothing."""
+        call = self.call
         gateway = self.services.settings.outbound_gateway
-        self.call.variables["transferred_to"] = number
-        try:
-            self.session.execute(
-                "bridge",
-                f"{{{leg_variables(self.call.uuid, 'external')}"
-                f"{trunk_caller_id(self.services.settings, fallback=None)}}}"
-                f"sofia/gateway/{gateway}/{number}",
-            )
-        except ChannelHangup:
-            raise
-        return {}
+        call.variables["transferred_to"] = number
+        if call.state is not S.TRANSFERRING:
+            self._move(S.TRANSFERRING)
+        self.hangup_by = ""  # not the agent who transferred: whoever ends it from here
+        self.outside_leg = str(uuid_module.uuid4())
+        self.session.execute(
+            "bridge",
+            f"{{origination_uuid={self.outside_leg},{leg_variables(call.uuid, 'external')}"
+            f"{trunk_caller_id(self.services.settings, fallback=None)}}}"
+            f"sofia/gateway/{gateway}/{number}",
+        )
+        # The bridge returned with the caller still on the line (the bridge event may not
+        # have reached the pump yet: the reader noted it).
+        if self.outside_leg in self.session.bridged_legs:
+            self._outside_answered()
+        if call.state is S.BRIDGED:
+            self.hangup_by = "external"  # the outside party hung up
+            return {}
+        return {"kind": "hangup", "prompt": self.prompt("system_busy")}  # it never answered
+
+    def _outside_answered(self) -> None:
+        """Pump greenlet: the outside number answered the caller's bridge."""
+        if self.call.state is S.TRANSFERRING:
+            self._move(S.BRIDGED)
 
     def _survey(self) -> None:
         if self.call.state is not S.SURVEY:
@@ -948,7 +967,9 @@ class InboundCallHandler:
                     continue
                 elif isinstance(event, ChannelBridge):
                     other = event.other_leg_uuid or event.bridge_b_uuid
-                    if other:
+                    if other and other == self.outside_leg:
+                        self._outside_answered()
+                    elif other:
                         self.on_bridged(other)
             except Exception:
                 logger.exception("call %s: event handling failed", self.call.uuid)

@@ -38,8 +38,9 @@ S = CallState
 # at any moment.
 TRANSITIONS: dict[CallState, frozenset[CallState]] = {
     S.ARRIVED: frozenset({S.IVR, S.QUEUED, S.OFFERED, S.VOICEMAIL}),
-    S.IVR: frozenset({S.QUEUED, S.OFFERED, S.VOICEMAIL, S.BRIDGED, S.SURVEY}),
-    S.QUEUED: frozenset({S.OFFERED, S.VOICEMAIL, S.IVR, S.QUEUED}),
+    # TRANSFERRING from IVR and QUEUED: to an outside number (an IVR node, an overflow).
+    S.IVR: frozenset({S.QUEUED, S.OFFERED, S.VOICEMAIL, S.BRIDGED, S.SURVEY, S.TRANSFERRING}),
+    S.QUEUED: frozenset({S.OFFERED, S.VOICEMAIL, S.IVR, S.QUEUED, S.TRANSFERRING}),
     S.OFFERED: frozenset({S.BRIDGED, S.QUEUED, S.VOICEMAIL, S.IVR}),
     S.BRIDGED: frozenset({S.HELD, S.TRANSFERRING, S.CONFERENCE, S.SURVEY, S.QUEUED, S.IVR}),
     S.HELD: frozenset({S.BRIDGED, S.TRANSFERRING, S.CONFERENCE}),

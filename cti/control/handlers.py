@@ -427,10 +427,17 @@ class CallControl:
         prefix = ",".join(f"{k}={v}" for k, v in variables.items())
         tag = leg_variables(call_uuid, "supervisor", (supervisor or {}).get("id"))
         prefix = f"{prefix},{tag}"
-        reply = self._switch(
-            f"bgapi originate {{{prefix}}}user/{extension} &eavesdrop({call_uuid})"
-        )
-        self._audit(command, mode, agent, call_uuid, reply.strip() or "ok")
+        # Audited with the originate's result: "ok" once the supervisor's phone answered
+        # and the eavesdrop started, "failed" with the cause (not answered, not registered).
+        try:
+            self.services.switch_bgapi(
+                f"originate {{{prefix}}}user/{extension} &eavesdrop({call_uuid})",
+                lambda job: self._audit(
+                    command, mode, agent, call_uuid, job.result.strip() or "ok"
+                ),
+            )
+        except EslError as error:
+            raise CommandRejected(Reason.SWITCH_ERROR, str(error)) from error
         return Reply.ok(call_uuid=call_uuid)
 
     def listen(self, command: Command) -> Reply:

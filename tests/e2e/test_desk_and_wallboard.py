@@ -176,4 +176,30 @@ def test_agent_adds_a_colleague_to_a_three_way_call(center, web, browser, make_u
     wait_for(lambda: len(room.members) == 3, 15, what="three parties in the room")
     # The colleague is held out of the queues ("busy", consult) while in the three-way call.
     assert center.agent_status(bob.pk) == "busy" and center.agent_status(anna.pk) == "talking"
-    caller.hangup()
+
+    def agent_leaves_and_the_colleague_takes_over(state):
+        bob_desk = sign_in(state, "bob", bob.user.username, web.url, "/desk/")
+        page = state["three-way"]
+        page.get_by_test_id("hangup").click()
+        expect(page.get_by_test_id("last-reply")).to_contain_text("挂断: 已完成", timeout=10000)
+        expect(page.get_by_test_id("call-panel")).to_contain_text("没有通话", timeout=15000)
+        # The call is the colleague's now (on FreeSWITCH 1.10.12 it had no control of it).
+        expect(bob_desk.get_by_test_id("call-caller")).to_have_text("13900139000", timeout=15000)
+        expect(bob_desk.get_by_test_id("call-state")).to_have_text("会议通话中")
+        bob_desk.get_by_test_id("hangup").click()
+        expect(bob_desk.get_by_test_id("last-reply")).to_contain_text("挂断: 已完成", timeout=10000)
+        expect(bob_desk.get_by_test_id("call-panel")).to_contain_text("没有通话", timeout=15000)
+
+    browser.run(agent_leaves_and_the_colleague_takes_over)
+    center.wait_call_state(caller.uuid, "survey")
+
+    def the_surveyed_call_is_nobodys_on_the_desks(state):
+        # Its updates still name Bob, but the call left his seat (it came back before).
+        for name in ("bob", "three-way"):
+            expect(state[name].get_by_test_id("call-panel")).to_contain_text("没有通话")
+
+    browser.run(the_surveyed_call_is_nobodys_on_the_desks)
+    caller.hangup()  # during the survey
+    (cdr,) = wait_for(lambda: center.facts("call_ended"), 30, what="CDR\n" + center.logs())
+    assert cdr["agent_id"] == bob.pk and cdr["hangup_by"] == "agent"
+    assert center.agent_status(bob.pk) == "wrap_up"

@@ -12,6 +12,9 @@
       connection: "connecting",
       agent: { state: "logged_out", reason: "", since: null, extension: config.phone.extension },
       call: null,
+      // The call this seat last let go: it may go on (a survey, an outside number it was
+      // transferred to) and its updates still name this agent, but it is not this seat's.
+      released: "",
       pop: null,
       toasts: [],
       lastReply: null,
@@ -95,6 +98,7 @@
           // Off the phone (wrap-up after a hang-up or a transfer, ready, busy): the call
           // left this seat even if it goes on elsewhere.
           if (!["offered", "talking"].includes(event.state) && this.call) {
+            this.released = this.call.uuid;
             this.prefillRecord(this.call);
             this.call = null;
             this.consultStarted = false;
@@ -104,6 +108,10 @@
           // left, and the daemon may publish that update after the agent's wrap-up; a queued
           // call is at nobody's seat, so it never becomes this page's current call again.
           if (!event.call || event.call.state === "queued") return;
+          // Unless the call comes back to this seat (offered again, taken over).
+          const back = this.agent.call_uuid === event.call.uuid
+            && ["offered", "talking"].includes(this.agent.state);
+          if (event.call.uuid === this.released && !back) return;
           // A call the agent dialled has no screen pop: its first update shows the customer.
           const fresh = !this.call || this.call.uuid !== event.call.uuid;
           if (fresh && event.call.direction === "outbound") {

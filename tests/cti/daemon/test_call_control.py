@@ -61,6 +61,23 @@ def test_blind_transfer_to_another_agent(center, make_user):
     assert not caller.hung_up.is_set()
 
 
+def test_blind_transfer_to_an_outside_number(center, make_user):
+    """Transferring while the number rings, bridged once it answers (it stayed
+    "transferring" on FreeSWITCH 1.10.12); the caller's hang-up is the caller's, not the
+    agent's who transferred."""
+    users, rows, phones, caller = connected_call(center, make_user)
+    outside = center.simulator.add_endpoint("13900139001", answer_delay=1.0)
+    reply = center.command("transfer", users[0].id, kind="number", target="13900139001")
+    assert reply.accepted, reply
+    center.wait_call_state(caller.uuid, "transferring")
+    center.wait_call_state(caller.uuid, "bridged")
+    assert outside.channels[-1].answered
+    wait_for(lambda: center.agent_status(rows[0].id) in ("wrap_up", "ready"), 10, what="wrap")
+    caller.hangup()
+    (cdr,) = wait_for(lambda: center.facts("call_ended"), 20, what="CDR\n" + center.logs())
+    assert cdr["hangup_by"] == "caller" and cdr["agent_id"] == rows[0].id
+
+
 def test_a_blind_transfer_to_an_agent_who_is_not_free_is_refused(center, make_user):
     """Refused at once, the caller stays with the agent (accepted, the caller would have
     reached nobody but the "agent unavailable" prompt: seen on FreeSWITCH 1.10.12)."""
@@ -373,6 +390,31 @@ def test_supervisor_actions_are_limited_to_their_groups_and_audited(center, make
     assert cdr["hangup_by"] == "supervisor"
     audit = [(f["action"], f["result"]) for f in center.facts("supervisor_action")]
     assert ("barge", "ok") in audit and ("busy", "ok") in audit and ("hangup", "ok") in audit
+
+
+def test_a_listen_the_supervisor_does_not_take_is_audited_as_failed(center, make_user):
+    """Audited with the originate's result, not when it was sent (it said "ok" while the
+    supervisor's phone rang, seen on FreeSWITCH 1.10.12)."""
+    users, rows, phones, caller = connected_call(center, make_user)
+    supervisor = make_user("boss", "supervisor")
+    with transaction.atomic():
+        m.AgentGroup.objects.get(name="热线").supervisors.add(supervisor)
+        m.Agent.objects.create(
+            employee_number="9001", name="班长", extension="9001", user=supervisor
+        )
+    center.simulator.add_endpoint("9001", mode="reject")
+    wait_for(
+        lambda: (
+            center.command(
+                "listen", supervisor.id, roles=("supervisor",), agent_id=rows[0].id
+            ).accepted
+        ),
+        10,
+        what="listen accepted",
+    )
+    (audit,) = wait_for(lambda: center.facts("supervisor_action"), 10, what="audited")
+    assert (audit["action"], audit["result"]) == ("listen", "failed")
+    assert "CALL_REJECTED" in audit["detail"]
 
 
 def test_transfer_out_of_a_conference_and_a_second_call_for_the_same_agent(center, make_user):

@@ -258,3 +258,72 @@ def test_a_callback_keeps_the_callers_place_and_is_dialled_by_the_next_agent(cen
         "agent": "1001",
         "external": "13500135000",
     }
+
+
+def test_with_no_agent_logged_in_the_call_overflows_at_once_to_an_outside_number(center, make_user):
+    """The caller talks with the outside number; hanging up then is no abandoned call (it
+    counted as one, with a second queue exit), and the CDR says who hung up."""
+    configure(
+        make_user,
+        agents=1,
+        no_agent_rule="overflow",
+        overflow_kind="number",
+        overflow_target="13900139000",
+    )
+    center.start(
+        dids=[{"number": "12329", "flow": "hotline", "language": "zh"}], extensions=["1001"]
+    )
+    sim = center.simulator
+    outside = sim.add_endpoint("13900139000", answer_delay=0.5)
+    caller = SimulatedCaller(sim, caller_id_number="13700137002")
+    caller.dial("12329", context="public")
+    center.wait_call_state(caller.uuid, "bridged")
+    assert outside.channels[-1].answered
+    caller.hangup()
+    (cdr,) = wait_for(lambda: center.facts("call_ended"), 20, what="CDR\n" + center.logs())
+    assert cdr["hangup_by"] == "caller" and cdr["agent_id"] is None
+    gevent.sleep(0.5)
+    assert center.facts("call_abandoned") == []
+    (exit_,) = center.facts("queue_exited")
+    assert (exit_["outcome"], exit_["overflow_target"]) == ("overflowed", "13900139000")
+    # The outside party hangs up first: so says the CDR, and the caller is hung up at once.
+    outside.talk_time = 1.0
+    second = SimulatedCaller(sim, caller_id_number="13700137003")
+    second.dial("12329", context="public")
+    assert second.wait_hangup(20), "the caller is hung up after the outside party"
+    wait_for(lambda: len(center.facts("call_ended")) == 2, 20, what="second CDR")
+    assert center.facts("call_ended")[1]["hangup_by"] == "external"
+
+
+def test_a_call_waiting_past_the_maximum_overflows_to_another_queue(center, make_user):
+    queue, users, agents = configure(make_user, agents=1, no_agent_rule="wait")
+    with transaction.atomic():
+        backup = m.Queue.objects.create(code="backup", name="备用", group=queue.group)
+        queue.max_wait_seconds = 2
+        queue.overflow_kind = "queue"
+        queue.overflow_queue = backup
+        queue.save()
+    center.start(
+        dids=[{"number": "12329", "flow": "hotline", "language": "zh"}], extensions=["1001"]
+    )
+    center.simulator.add_endpoint("1001", answer_delay=0.3)
+    assert center.command("login", users[0].id, ready=False, reason="meal").accepted
+    caller = SimulatedCaller(center.simulator, caller_id_number="13700137004")
+    caller.dial("12329", context="public")
+    exits = wait_for(
+        lambda: [f for f in center.facts("queue_exited") if f["queue"] == "hotline"],
+        20,
+        what="the overflow\n" + center.logs(),
+    )
+    assert (exits[0]["outcome"], exits[0]["overflow_target"]) == ("overflowed", "backup")
+    assert 2 <= exits[0]["wait_seconds"] < 5, exits[0]
+    assert center.redis.hget(f"cc:live:call:{caller.uuid}", "queue") == "backup"
+    # The agent comes back and gets the caller from the backup queue.
+    assert center.command("ready", users[0].id).accepted
+    wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="answered")
+    answered = wait_for(
+        lambda: [f for f in center.facts("queue_exited") if f["queue"] == "backup"],
+        10,
+        what="the backup queue's exit",
+    )
+    assert answered[0]["outcome"] == "answered" and center.facts("call_abandoned") == []
