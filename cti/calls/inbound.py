@@ -730,6 +730,16 @@ class InboundCallHandler:
             call.recording_path = None
             self.publish()
 
+    def _stop_recording(self) -> None:
+        """The conversation is over (the survey comes): the recording ends with it."""
+        path = self.call.recording_path
+        if not path:
+            return
+        try:
+            self.session.api(f"uuid_record {self.call.uuid} stop {path}")
+        except EslError:
+            logger.warning("call %s: could not stop the recording", self.call.uuid)
+
     def _after_talk(self) -> dict[str, Any]:
         """The bridge ended with the caller still on the line: the agent hung up first, or
         moved into a consultation or conference room (then the agent is still working)."""
@@ -945,6 +955,7 @@ class InboundCallHandler:
     def _survey(self) -> None:
         if self.call.state is not S.SURVEY:
             self._move(S.SURVEY)
+        self._stop_recording()
         score = self.services.ivr.survey(self)
         if score is not None:
             self.services.facts.survey_scored(

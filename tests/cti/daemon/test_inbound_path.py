@@ -98,6 +98,9 @@ def test_call_reaches_a_ready_agent_is_recorded_and_surveyed(center, make_user):
     unbridged = caller.events.index("CHANNEL_UNBRIDGE", bridged)
     # During the talk, not after it (an event-locked bridge would hold the broadcast back).
     assert "PLAYBACK_START" in caller.events[bridged:unbridged], "the agent's number is announced"
+    # The recording is the conversation's: it stops before the survey's prompt plays.
+    survey_prompt = caller.events.index("PLAYBACK_START", unbridged)
+    assert "RECORD_STOP" in caller.events[unbridged:survey_prompt], caller.events[unbridged:]
     exits = center.facts("queue_exited")
     assert exits[0]["outcome"] == "answered" and exits[0]["agent_id"] == agents[0].id
     # After the wrap-up seconds the agent is ready again.
