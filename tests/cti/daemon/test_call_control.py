@@ -121,30 +121,23 @@ def test_attended_transfer_complete(center, make_user):
     assert (rows[1].id, "talking") in changes and (rows[1].id, "wrap_up") in changes, changes
 
 
-def test_the_agent_hanging_up_mid_consultation_completes_the_transfer(center, make_user):
-    """As a desk phone's hang-up does; the caller is not left alone with the music."""
+@pytest.mark.parametrize("who", ["agent", "consulted"])
+def test_a_phone_hanging_up_mid_consultation_ends_it(center, make_user, who):
+    """The agent's phone completes the transfer (as a desk phone's hang-up does), the
+    consulted party's cancels it: the caller is not left alone with the music."""
     users, rows, phones, caller = connected_call(center, make_user)
     assert center.command("consult", users[0].id, kind="agent", target=rows[1].id).accepted
     wait_for(lambda: phones[1].channels and phones[1].channels[-1].answered, 20, what="answer")
-    center.simulator.hangup(phones[0].channels[-1].uuid)
+    leaving, staying = (0, 1) if who == "agent" else (1, 0)
+    center.simulator.hangup(phones[leaving].channels[-1].uuid)
     center.wait_call_state(caller.uuid, "conference")
-    wait_for(lambda: center.agent_status(rows[1].id) == "talking", 15, what="taken over")
+    wait_for(lambda: center.agent_status(rows[staying].id) == "talking", 15, what="who stays")
+    wait_for(lambda: center.agent_status(rows[leaving].id) != "talking", 15, what="who left")
     room = center.simulator.conferences.conferences[f"cc-{caller.uuid}"]
-    wait_for(lambda: len(room.members) == 2, 10, what="caller and consulted agent")
+    wait_for(lambda: len(room.members) == 2, 10, what="the caller and who stays")
+    live = f"cc:live:call:{caller.uuid}"
+    wait_for(lambda: center.redis.hget(live, "agent_id") == str(rows[staying].id), 5, what="named")
     assert not caller.hung_up.is_set()
-
-
-def test_the_consulted_party_hanging_up_returns_the_caller_to_the_agent(center, make_user):
-    users, rows, phones, caller = connected_call(center, make_user)
-    assert center.command("consult", users[0].id, kind="agent", target=rows[1].id).accepted
-    wait_for(lambda: phones[1].channels and phones[1].channels[-1].answered, 20, what="answer")
-    center.simulator.hangup(phones[1].channels[-1].uuid)
-    center.wait_call_state(caller.uuid, "conference")
-    wait_for(lambda: center.agent_status(rows[1].id) == "ready", 15, what="consulted free")
-    room = center.simulator.conferences.conferences[f"cc-{caller.uuid}"]
-    wait_for(lambda: len(room.members) == 2, 10, what="caller and agent")
-    assert center.agent_status(rows[0].id) == "talking"
-    assert center.redis.hget(f"cc:live:call:{caller.uuid}", "agent_id") == str(rows[0].id)
 
 
 def test_attended_transfer_cancel_returns_to_the_agent(center, make_user):
