@@ -127,6 +127,8 @@ class InboundCallHandler:
         self.consult_agent: int | None = None
         self.consult_decision: str | None = None
         self.room_legs: set[str] = set()
+        # The caller is held in the conference room (see hold_in_room).
+        self.held_in_room = False
         # The leg to an outside number the caller is bridged to (see bridge_outside).
         self.outside_leg: str | None = None
         self._pump: gevent.Greenlet | None = None
@@ -821,10 +823,13 @@ class InboundCallHandler:
         self.consult_decision = decision
         self.wake.set()
 
+    def _hold_music(self) -> str:
+        queue = self.services.config().queues_by_code.get(self.call.queue or "") or {}
+        return queue.get("music_on_hold") or "local_stream://moh"
+
     def _wait_for_consultation(self) -> dict[str, Any]:
         music: gevent.Greenlet | None = None
-        queue = self.services.config().queues_by_code.get(self.call.queue or "") or {}
-        moh = queue.get("music_on_hold") or "local_stream://moh"
+        moh = self._hold_music()
         try:
             while self.consult_decision is None:
                 if music is None or music.dead:
@@ -841,6 +846,7 @@ class InboundCallHandler:
             self.publish()
         if self.room_legs:  # nobody left to talk to: the caller does not wait alone
             self.session.execute("conference", f"{self.room}@default")
+        self.held_in_room = False
         # Everybody else left and the room was emptied: the caller is still here. The agent
         # who had the call last (the consulted one, once it took the call over) is done.
         self._agent_done()
@@ -850,6 +856,27 @@ class InboundCallHandler:
             self.room_legs = set()
             return action
         return {"kind": "survey"}
+
+    @property
+    def in_room(self) -> bool:
+        """The caller is in the conference room (talking there, or held in it)."""
+        return self.call.state is S.CONFERENCE or self.held_in_room
+
+    def hold_in_room(self, on: bool) -> None:
+        """Command greenlet: hold the caller in the room (mod_conference's ``hold``: out of
+        the mix, hearing the music; the agents in the room still talk), or take it back.
+        Raises RuntimeError with the switch's answer when it refuses."""
+        call = self.call
+        if on:
+            command = f"hold uuid={call.uuid} {self._hold_music()}"
+        else:
+            command = f"unhold uuid={call.uuid}"
+        reply = self.services.switch_api(f"conference {self.room} {command}")
+        if not reply.startswith("+OK"):
+            raise RuntimeError(reply.strip() or "the switch refused")
+        self.held_in_room = on
+        call.transition(S.HELD if on else S.CONFERENCE)
+        self.publish()
 
     def on_leg_hangup(self, leg_uuid: str) -> None:
         """Inbound-connection event: a leg of this call hung up (agent or consulted party)."""
@@ -870,7 +897,7 @@ class InboundCallHandler:
             # phone's hang-up does), the consulted party's cancels it.
             self.consult_decision = "complete" if agent_left else "cancel"
             self.wake.set()
-        if not legs and call.state is S.CONFERENCE:
+        if not legs and self.in_room:
             self._empty_room()
 
     def _empty_room(self) -> None:
@@ -879,7 +906,7 @@ class InboundCallHandler:
         self.services.switch_api(f"conference {self.room} kick all")
 
         def again() -> None:
-            if self.call.state is S.CONFERENCE and not self.room_legs and not self.call.is_over:
+            if self.in_room and not self.room_legs and not self.call.is_over:
                 try:
                     self.services.switch_api(f"conference {self.room} kick all")
                 except EslError:

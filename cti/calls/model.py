@@ -45,7 +45,7 @@ TRANSITIONS: dict[CallState, frozenset[CallState]] = {
     S.BRIDGED: frozenset({S.HELD, S.TRANSFERRING, S.CONFERENCE, S.SURVEY, S.QUEUED, S.IVR}),
     S.HELD: frozenset({S.BRIDGED, S.TRANSFERRING, S.CONFERENCE}),
     S.TRANSFERRING: frozenset({S.BRIDGED, S.QUEUED, S.OFFERED, S.IVR, S.HELD, S.CONFERENCE}),
-    S.CONFERENCE: frozenset({S.BRIDGED, S.SURVEY, S.TRANSFERRING}),
+    S.CONFERENCE: frozenset({S.BRIDGED, S.SURVEY, S.TRANSFERRING, S.HELD}),
     S.SURVEY: frozenset(),
     S.VOICEMAIL: frozenset(),
     S.ENDED: frozenset(),

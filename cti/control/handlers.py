@@ -251,11 +251,20 @@ class CallControl:
             raise CommandRejected(Reason.ILLEGAL_STATE, str(error)) from error
         return Reply.ok(call_uuid=call_uuid)
 
+    def _hold_in_room(self, handler: Any, on: bool) -> Reply:
+        try:
+            handler.hold_in_room(on)
+        except (RuntimeError, EslError) as error:
+            raise CommandRejected(Reason.SWITCH_ERROR, str(error)) from error
+        return Reply.ok(call_uuid=handler.call.uuid)
+
     def hold(self, command: Command) -> Reply:
         agent = self._own_agent(command)
         call_uuid, handler = self._seat_call(agent)
         if handler is None:  # a call the agent dialled: the customer hears the music
             return self._hold_dialled(call_uuid, True)
+        if handler.call.state is CallState.CONFERENCE:
+            return self._hold_in_room(handler, True)
         if handler.call.state is not CallState.BRIDGED:
             raise CommandRejected(Reason.ILLEGAL_STATE, "Only a connected call can be held.")
         self._switch(f"uuid_hold {_held_leg(handler)}")
@@ -268,6 +277,8 @@ class CallControl:
         call_uuid, handler = self._seat_call(agent)
         if handler is None:
             return self._hold_dialled(call_uuid, False)
+        if handler.held_in_room:
+            return self._hold_in_room(handler, False)
         if handler.call.state is not CallState.HELD:
             raise CommandRejected(Reason.ILLEGAL_STATE, "The call is not on hold.")
         self._switch(f"uuid_hold off {_held_leg(handler)}")
@@ -299,7 +310,8 @@ class CallControl:
                 )
         if kind == "number":
             self._check_outbound_blacklist(target)
-        if handler.call.state is CallState.HELD:
+        in_room = handler.in_room
+        if handler.call.state is CallState.HELD and not in_room:
             self._switch(f"uuid_hold off {_held_leg(handler)}")
             handler.call.transition(CallState.BRIDGED)
         action: dict[str, Any] = {"kind": kind}
@@ -312,7 +324,6 @@ class CallControl:
             if kind == "ivr"
             else {"number": target}
         )
-        in_room = handler.call.state is CallState.CONFERENCE
         handler.pending_action = action
         handler.call.transition(CallState.TRANSFERRING)
         handler.publish()

@@ -1,4 +1,4 @@
-"""mod_conference as far as a call center uses it: join, list, mute, kick, events."""
+"""mod_conference as far as a call center uses it: join, list, mute, hold, kick, events."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ class Member:
     joined: float
     muted: bool = False
     kicked: bool = False
+    # `conference <name> hold`: out of the mix (hard-muted), hearing `hold_file` if one.
+    held: bool = False
+    hold_file: str = ""
 
 
 @dataclass
@@ -81,7 +84,7 @@ class ConferenceRegistry:
                 ("Speak", "false" if member.muted else "true"),
                 ("Talking", "false"),
                 ("Mute-Detect", "false"),
-                ("Hold", "false"),
+                ("Hold", "true" if member.held else "false"),
                 ("Member-ID", str(member.member_id)),
                 ("Member-Type", "member"),
                 ("Member-Ghost", "false"),
@@ -178,20 +181,35 @@ class ConferenceRegistry:
             return self._json_list([conference])
         if command == "count":
             return f"{len(conference.members)}\n"
-        if command in ("mute", "unmute", "kick", "hup"):
-            return self._member_command(conference, command, args[0] if args else "")
+        if command in ("mute", "unmute", "kick", "hup", "hold", "unhold"):
+            return self._member_command(
+                conference, command, args[0] if args else "", " ".join(args[1:])
+            )
         return f"-ERR {command} not supported by the simulator\n"
 
     def _targets(self, conference: Conference, who: str) -> list[Member]:
         if who == "all":
             return list(conference.members)
-        if who == "last":
+        if who == "last":  # the newest member (the highest id; the source says "oldest")
             return conference.members[-1:]
+        if "=" in who and not who.split("=", 1)[0].isdigit():
+            # var=value: the first member whose channel has it ("uuid" is the channel's).
+            name, _, value = who.partition("=")
+            for member in conference.members:
+                channel = member.channel
+                found = channel.uuid if name == "uuid" else channel.variables.get(name)
+                if found is not None and str(found) == value and not member.kicked:
+                    return [member]
+            return []
         return [m for m in conference.members if str(m.member_id) == who]
 
-    def _member_command(self, conference: Conference, command: str, who: str) -> str:
+    def _member_command(
+        self, conference: Conference, command: str, who: str, data: str = ""
+    ) -> str:
         targets = self._targets(conference, who)
         if not targets:
+            if "=" in who:
+                return "-ERR Non-Existant member\n"
             return f"-ERR Non-Existant ID {who}\n"
         for member in targets:
             if command == "mute":
@@ -200,20 +218,36 @@ class ConferenceRegistry:
             elif command == "unmute":
                 member.muted = False
                 self.fire_member(conference, member, "unmute-member")
+            elif command == "hold":
+                member.held, member.hold_file = True, data
+                self.fire_member(conference, member, "hold-member")
+            elif command == "unhold":
+                member.held, member.hold_file = False, ""
+                self.fire_member(conference, member, "unhold-member")
             else:
                 member.kicked = True
                 self.fire_member(conference, member, "kick-member")
                 member.channel.break_requested = True
                 member.channel.signal()
-        verbs = {"mute": "mute", "unmute": "unmute", "kick": "kicked", "hup": "hup"}
+        verbs = {
+            "mute": "mute",
+            "unmute": "unmute",
+            "kick": "kicked",
+            "hup": "hup",
+            "hold": "hold",
+            "unhold": "unhold",
+        }
         if who == "all":
             return "".join(f"+OK {verbs[command]} {m.member_id}\n" for m in targets[-1:])
         return "".join(f"+OK {verbs[command]} {m.member_id}\n" for m in targets)
 
     def _flags(self, member: Member, conference: Conference) -> str:
-        flags = ["hear"]
-        if not member.muted:
-            flags.append("speak")
+        if member.held:  # mod_conference.c lists a held member as "hold" alone
+            flags = ["hold"]
+        else:
+            flags = ["hear"]
+            if not member.muted:
+                flags.append("speak")
         if conference.floor is member:
             flags.append("floor")
         return "|".join(flags)

@@ -152,6 +152,23 @@ def test_attended_transfer_cancel_returns_to_the_agent(center, make_user):
     )
     center.wait_call_state(caller.uuid, "conference")
     assert center.agent_status(rows[0].id) == "talking"
+    # Back with the caller in the room: the call can still be held (mod_conference's hold:
+    # the caller hears the music, out of the mix), resumed, and held again.
+    room = center.simulator.conferences.conferences[f"cc-{caller.uuid}"]
+    wait_for(lambda: len(room.members) == 2, 10, what="caller and agent")
+    member = next(m for m in room.members if m.channel.uuid == caller.uuid)
+    assert center.command("hold", users[0].id).accepted
+    assert member.held and member.hold_file == "local_stream://moh"
+    assert center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "held"
+    assert center.command("hold", users[0].id).code == "illegal_state"
+    assert center.command("resume", users[0].id).accepted
+    assert not member.held
+    center.wait_call_state(caller.uuid, "conference")
+    assert center.command("hold", users[0].id).accepted
+    # The agent hangs up while the caller is held: the caller is not left in the room.
+    assert center.command("hangup", users[0].id).accepted
+    wait_for(lambda: center.facts("call_ended") or caller.hung_up.is_set(), 30, what="out")
+    wait_for(lambda: not room.members, 10, what="the room emptied")
 
 
 def test_three_way_conference(center, make_user):
