@@ -4,8 +4,6 @@ Real parts: the web tier (two uvicorn workers) serving the project, the CTI daem
 the switch simulator with the project's dialplan, PostgreSQL, Redis, Debian's Chromium.
 """
 
-import re
-
 import pytest
 
 from crm.records.models import ServiceRecord
@@ -74,10 +72,13 @@ def test_agent_takes_a_call_and_supervisor_barges(center, web, browser, make_use
         expect(page.get_by_test_id("consult-cancel")).to_be_visible(timeout=10000)
         page.get_by_test_id("consult-cancel").click()
         expect(page.get_by_test_id("last-reply")).to_contain_text("返回客户: 已完成", timeout=10000)
-        # Back with the caller (the daemon keeps the pair in its conference room).
-        expect(page.get_by_test_id("call-state")).to_have_text(
-            re.compile("^(通话中|会议通话中)$"), timeout=15000
-        )
+        # Back with the caller (the daemon keeps the pair in its conference room), where the
+        # caller can still be held (it was refused there).
+        expect(page.get_by_test_id("call-state")).to_have_text("会议通话中", timeout=15000)
+        page.get_by_test_id("hold").click()
+        expect(page.get_by_test_id("call-state")).to_have_text("保持中", timeout=10000)
+        page.get_by_test_id("resume").click()
+        expect(page.get_by_test_id("call-state")).to_have_text("会议通话中", timeout=10000)
 
     browser.run(agent_consults_a_colleague_and_returns_to_the_caller)
     assert consulted_phone.channels, "the consulted colleague's phone rang"
