@@ -132,7 +132,7 @@ RECORDING_STEREO = env.bool("RECORDING_STEREO", default=False)
 OUTBOUND_GATEWAY = env.str("OUTBOUND_GATEWAY", default="trunk")
 # The caller ID customers see on calls the center places through the trunk (click to call,
 # callbacks, transfers and consultations to outside numbers): the company's number. Unset,
-# click to call and callbacks show FreeSWITCH's outbound_caller_id_number/_name globals
+# click to call and callbacks show FreeSWITCH's outbound_caller_id/_name globals
 # (vars.xml), transfers and consultations pass the caller's number on. Spaces, commas,
 # quotes and brackets are dropped (they would break the dial string).
 OUTBOUND_CALLER_ID_NUMBER = env.str("OUTBOUND_CALLER_ID_NUMBER", default="")

@@ -37,23 +37,23 @@ def leg_variables(call_uuid: str, party: str, agent_id: int | None = None) -> st
 
 def trunk_caller_id(settings: Any, fallback: str | None = "globals") -> str:
     """``origination_caller_id_*`` pairs for a leg to the trunk: the company's number and
-    name from the daemon's settings. Unset, ``fallback="globals"`` names FreeSWITCH's
-    ``outbound_caller_id_number``/``_name`` globals (for a bridge's dial string, which the
-    switch expands; an API's is not), another string is the number to show, None adds
-    nothing (the leg shows what it inherits)."""
+    name from the daemon's settings (the name is the number when only that is set: an empty
+    name lets the agent's directory name through). Unset, ``fallback="globals"`` names the
+    globals of FreeSWITCH's stock vars.xml, ``outbound_caller_id`` and
+    ``outbound_caller_name`` (for a bridge's dial string, which the switch expands; an
+    API's is not), another string is the number to show, None adds nothing (the leg shows
+    what it inherits). Checked on 1.10.12: ``outbound_caller_id_number`` is no global, and
+    an empty name showed the customer "Extension 1003"."""
     number = _DIAL_STRING_BREAKERS.sub("", settings.outbound_caller_id_number)
     name = _DIAL_STRING_BREAKERS.sub("", settings.outbound_caller_id_name)
     if not number:
         if fallback is None:
             return ""
         if fallback == "globals":
-            number, name = "${outbound_caller_id_number}", "${outbound_caller_id_name}"
+            number, name = "${outbound_caller_id}", "${outbound_caller_name}"
         else:
             number = fallback
-    pairs = [f"origination_caller_id_number={number}"]
-    if name:
-        pairs.append(f"origination_caller_id_name={name}")
-    return "," + ",".join(pairs)
+    return f",origination_caller_id_number={number},origination_caller_id_name={name or number}"
 
 
 def _microseconds(value: Any) -> float | None:

@@ -101,8 +101,8 @@ class Switch:
             "domain_name": "127.0.0.1",
             "sound_prefix": sound_prefix,
             # The stock vars.xml's caller ID for calls to trunks.
-            "outbound_caller_id_name": "FreeSWITCH",
-            "outbound_caller_id_number": "0000000000",
+            "outbound_caller_name": "FreeSWITCH",
+            "outbound_caller_id": "0000000000",
         }
         self.started_at = clock.now()
         self.sessions_since_startup = 0

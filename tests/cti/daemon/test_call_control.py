@@ -252,7 +252,8 @@ def test_click_to_dial_is_recorded_and_closed_with_its_cdr(center, make_user):
     assert cdr["hangup_by"] == "customer"  # its talk time ran out (it was empty before)
     # The customer sees the switch's outbound caller ID (none configured here), not its own
     # number or the agent's extension.
-    assert customer.channels[-1].caller_profile.caller_id_number == "0000000000"
+    profile = customer.channels[-1].caller_profile
+    assert (profile.caller_id_number, profile.caller_id_name) == ("0000000000", "FreeSWITCH")
     assert cdr["recording_path"].endswith(f"/{call_uuid}.wav")
     started = [f for f in center.facts("call_started") if f["call_uuid"] == call_uuid]
     assert started and started[0]["direction"] == "outbound"
