@@ -127,8 +127,10 @@ class InboundCallHandler:
         self.consult_agent: int | None = None
         self.consult_decision: str | None = None
         self.room_legs: set[str] = set()
-        # The caller is held in the conference room (see hold_in_room).
+        # The caller is held in the conference room (see hold_in_room), for a consultation
+        # started from the room too.
         self.held_in_room = False
+        self.consulting_in_room = False
         # The leg to an outside number the caller is bridged to (see bridge_outside).
         self.outside_leg: str | None = None
         self._pump: gevent.Greenlet | None = None
@@ -783,19 +785,40 @@ class InboundCallHandler:
     def room(self) -> str:
         return f"cc-{self.call.uuid}"
 
-    def start_consultation(self, dial: str, target_agent: int | None, three_way: bool) -> None:
-        """Command greenlet: ring the consulted party into the room, move the agent there."""
+    @property
+    def can_consult(self) -> bool:
+        """Bridged to its agent, or alone with its agent in the room (after a cancelled
+        consultation or a take-over)."""
         call = self.call
-        if call.state is not S.BRIDGED or not call.agent_leg_uuid:
+        if not call.agent_leg_uuid:
+            return False
+        return call.state is S.BRIDGED or (
+            call.state is S.CONFERENCE and self.room_legs == {call.agent_leg_uuid}
+        )
+
+    def start_consultation(self, dial: str, target_agent: int | None, three_way: bool) -> None:
+        """Command greenlet: ring the consulted party into the room, move the agent there.
+        From the room itself the caller is held there meanwhile (a consultation) or stays
+        (three-way)."""
+        call = self.call
+        if not self.can_consult:
             raise RuntimeError("no conversation to consult from")
+        in_room = call.state is S.CONFERENCE
+        api = self.services.switch_api
+        if in_room and not three_way:
+            reply = api(f"conference {self.room} hold uuid={call.uuid} {self._hold_music()}")
+            if not reply.startswith("+OK"):
+                raise RuntimeError(reply.strip() or "the switch refused")
+            self.held_in_room = self.consulting_in_room = True
         self.consult_leg = str(uuid_module.uuid4())
         self.consult_agent = target_agent
         self.consult_decision = None
         self.room_legs = {call.agent_leg_uuid, self.consult_leg}
-        self.pending_action = {"kind": "join_room" if three_way else "consult_wait"}
-        call.transition(S.CONFERENCE if three_way else S.TRANSFERRING)
+        if not in_room:
+            self.pending_action = {"kind": "join_room" if three_way else "consult_wait"}
+        if not (in_room and three_way):
+            call.transition(S.CONFERENCE if three_way else S.TRANSFERRING)
         self.publish()
-        api = self.services.switch_api
         # A consulted agent's phone shows the caller; an outside party the company's number.
         caller_id = (
             f",origination_caller_id_number={call.caller_number}"
@@ -808,7 +831,8 @@ class InboundCallHandler:
             f"{caller_id}}}{dial} "
             f"&conference({self.room}@default)"
         )
-        api(f"uuid_transfer {call.agent_leg_uuid} conference:{self.room}@default inline")
+        if not in_room:
+            api(f"uuid_transfer {call.agent_leg_uuid} conference:{self.room}@default inline")
 
     def decide_consultation(self, decision: str) -> None:
         """Command greenlet: "complete" (the caller talks to the consulted party) or
@@ -875,7 +899,17 @@ class InboundCallHandler:
         if not reply.startswith("+OK"):
             raise RuntimeError(reply.strip() or "the switch refused")
         self.held_in_room = on
+        self.consulting_in_room = False  # taken off hold mid-consultation: all three talk
         call.transition(S.HELD if on else S.CONFERENCE)
+        self.publish()
+
+    def _unhold_after_consultation(self) -> None:
+        try:
+            self.services.switch_api(f"conference {self.room} unhold uuid={self.call.uuid}")
+        except EslError:
+            logger.warning("call %s: could not take the caller off hold", self.call.uuid)
+        self.held_in_room = False
+        self.call.transition(S.CONFERENCE)
         self.publish()
 
     def on_leg_hangup(self, leg_uuid: str) -> None:
@@ -897,6 +931,10 @@ class InboundCallHandler:
             # phone's hang-up does), the consulted party's cancels it.
             self.consult_decision = "complete" if agent_left else "cancel"
             self.wake.set()
+        if self.consulting_in_room and call.state is S.TRANSFERRING:
+            # A consultation from the room is over: the caller talks there again.
+            self.consulting_in_room = False
+            self._unhold_after_consultation()
         if not legs and self.in_room:
             self._empty_room()
 

@@ -368,7 +368,7 @@ class CallControl:
     def _start_room(self, command: Command, three_way: bool) -> Reply:
         agent = self._own_agent(command)
         handler = self._current_call(agent)
-        if handler.call.state is not CallState.BRIDGED:
+        if not handler.can_consult:
             raise CommandRejected(Reason.ILLEGAL_STATE, "Only a connected call can do this.")
         dial, target_agent = self._consult_target(command, agent)
         try:

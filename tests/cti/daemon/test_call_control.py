@@ -171,6 +171,42 @@ def test_attended_transfer_cancel_returns_to_the_agent(center, make_user):
     wait_for(lambda: not room.members, 10, what="the room emptied")
 
 
+def test_consult_again_from_the_room_after_a_cancelled_consultation(center, make_user):
+    """After a cancel the caller and the agent are in the room; a second consultation holds
+    the caller there (refused before: seen on FreeSWITCH 1.10.12), cancel and complete
+    take the caller off hold."""
+    users, rows, phones, caller = connected_call(center, make_user, agents=3)
+    room_name = f"cc-{caller.uuid}"
+
+    def consult(target: int) -> None:
+        assert center.command("consult", users[0].id, kind="agent", target=target).accepted
+        wait_for(lambda: len(room.members) == 3, 20, what="the consulted party in the room")
+
+    assert center.command("consult", users[0].id, kind="agent", target=rows[1].id).accepted
+    wait_for(lambda: phones[1].channels and phones[1].channels[-1].answered, 20, what="answer")
+    assert center.command("consult_cancel", users[0].id).accepted
+    center.wait_call_state(caller.uuid, "conference")
+    room = center.simulator.conferences.conferences[room_name]
+    wait_for(lambda: len(room.members) == 2, 10, what="caller and agent")
+    member = next(m for m in room.members if m.channel.uuid == caller.uuid)
+    wait_for(lambda: center.agent_status(rows[1].id) == "ready", 10, what="consulted free")
+    consult(rows[1].id)
+    assert member.held and center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == (
+        "transferring"
+    )
+    assert center.command("consult_cancel", users[0].id).accepted
+    center.wait_call_state(caller.uuid, "conference")
+    assert not member.held and center.agent_status(rows[0].id) == "talking"
+    wait_for(lambda: len(room.members) == 2, 10, what="the consulted party left")
+    consult(rows[2].id)
+    assert center.command("consult_complete", users[0].id).accepted
+    wait_for(lambda: center.agent_status(rows[2].id) == "talking", 15, what="taken over")
+    center.wait_call_state(caller.uuid, "conference")
+    assert not member.held
+    live = f"cc:live:call:{caller.uuid}"
+    wait_for(lambda: center.redis.hget(live, "agent_id") == str(rows[2].id), 5, what="named")
+
+
 def test_three_way_conference(center, make_user):
     users, rows, phones, caller = connected_call(center, make_user)
     assert center.command("conference", users[0].id, kind="agent", target=rows[1].id).accepted
