@@ -104,6 +104,29 @@ def test_render_freeswitch_conf_from_the_database(tmp_path, settings) -> None:
     rendered = "".join(p.read_text() for p in (tmp_path / "conf").rglob("*.xml"))
     assert "1001" in rendered and "long-enough-2" not in rendered
     etree.fromstring(dialplan.encode())
+    # No trunk configured: no gateway (it is added by hand, docs/freeswitch.md).
+    external = (tmp_path / "conf/sip_profiles/external.xml").read_text()
+    assert "<gateway " not in external
+
+
+@pytest.mark.django_db
+def test_render_freeswitch_conf_with_the_carrier_trunk(tmp_path, settings, monkeypatch) -> None:
+    """The gateway the daemon dials outside numbers through (OUTBOUND_GATEWAY); it was never
+    rendered, found on FreeSWITCH 1.10.12."""
+    from lxml import etree
+
+    settings.RECORDINGS_DIR = tmp_path / "recordings"
+    AgentFactory(extension="1001", employee_number="8001", sip_password="long-enough-1")
+    monkeypatch.setenv("TRUNK_REALM", "sip.carrier.example")
+    monkeypatch.setenv("TRUNK_USERNAME", "0571888")
+    monkeypatch.setenv("TRUNK_PASSWORD", "secret-pass")
+    call_command("render_freeswitch_conf", str(tmp_path / "conf"), domain="cc.example.com")
+    profile = etree.fromstring((tmp_path / "conf/sip_profiles/external.xml").read_bytes())
+    (gateway,) = profile.findall("gateways/gateway")
+    params = {p.get("name"): p.get("value") for p in gateway.findall("param")}
+    assert gateway.get("name") == settings.OUTBOUND_GATEWAY
+    assert params["realm"] == "sip.carrier.example" and params["username"] == "0571888"
+    assert params["password"] == "secret-pass" and params["register"] == "true"
 
 
 @pytest.mark.django_db

@@ -1,8 +1,9 @@
 """Render the FreeSWITCH configuration from the telephony models and settings.
 
 Agents (enabled) become directory users and the fallback ring group, DIDs (enabled) the
-public dialplan; the daemon socket, recordings directory and Event Socket password come from
-settings/env (see docs/freeswitch.md).
+public dialplan; the daemon socket, recordings directory, Event Socket password and the
+carrier trunk (TRUNK_REALM, TRUNK_USERNAME, TRUNK_PASSWORD, TRUNK_PROXY, TRUNK_REGISTER; the
+gateway is named OUTBOUND_GATEWAY) come from settings/env (see docs/freeswitch.md).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from freeswitch_conf.render import (
     Agent,
     Did,
     EventSocket,
+    Gateway,
     RenderContext,
     RenderError,
     RingGroup,
@@ -29,6 +31,26 @@ from telephony import models as telephony
 
 def _setting(name: str, default: str) -> str:
     return str(getattr(settings, name, "") or os.environ.get(name, "") or default)
+
+
+def trunk_gateways() -> list[Gateway]:
+    """The carrier trunk from settings (TRUNK_REALM and friends), named OUTBOUND_GATEWAY as
+    the daemon dials it; none when TRUNK_REALM is unset (then add the gateway by hand)."""
+    realm = _setting("TRUNK_REALM", "")
+    if not realm:
+        return []
+    username = _setting("TRUNK_USERNAME", "")
+    register = _setting("TRUNK_REGISTER", "true" if username else "false").lower()
+    return [
+        Gateway(
+            name=_setting("OUTBOUND_GATEWAY", "trunk"),
+            realm=realm,
+            username=username,
+            password=_setting("TRUNK_PASSWORD", ""),
+            proxy=_setting("TRUNK_PROXY", "") or None,
+            register=register in ("1", "true", "yes", "on"),
+        )
+    ]
 
 
 def build_render_context(
@@ -64,6 +86,7 @@ def build_render_context(
             closing_prompts=closing,
         ),
         event_socket=EventSocket(password=esl_password),
+        gateways=trunk_gateways(),
         recordings_dir=str(Path(settings.RECORDINGS_DIR).resolve()),
         record_stereo=bool(getattr(settings, "RECORDING_STEREO", False)),
     )
