@@ -131,6 +131,8 @@ class InboundCallHandler:
         # started from the room too.
         self.held_in_room = False
         self.consulting_in_room = False
+        # Supervisors' listen/whisper/barge legs on this call (see _end_supervisor_legs).
+        self.supervisor_legs: set[str] = set()
         # The leg to an outside number the caller is bridged to (see bridge_outside).
         self.outside_leg: str | None = None
         self._pump: gevent.Greenlet | None = None
@@ -734,6 +736,15 @@ class InboundCallHandler:
             call.recording_path = None
             self.publish()
 
+    def _end_supervisor_legs(self) -> None:
+        """Supervisors listening in leave with the agent: the survey is not theirs."""
+        legs, self.supervisor_legs = self.supervisor_legs, set()
+        for leg in legs:
+            try:
+                self.session.api(f"uuid_kill {leg}")
+            except EslError:
+                pass
+
     def _stop_recording(self) -> None:
         """The conversation is over (the survey comes): the recording ends with it."""
         path = self.call.recording_path
@@ -1021,6 +1032,7 @@ class InboundCallHandler:
         if self.call.state is not S.SURVEY:
             self._move(S.SURVEY)
         self._stop_recording()
+        self._end_supervisor_legs()
         score = self.services.ivr.survey(self)
         if score is not None:
             self.services.facts.survey_scored(

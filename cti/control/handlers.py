@@ -8,6 +8,7 @@ supervises (admins on every agent). Every supervisor intervention is audited as 
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -430,11 +431,16 @@ class CallControl:
         extension = command.args.get("extension") or (supervisor or {}).get("extension")
         if not extension:
             raise CommandRejected(Reason.BAD_ARGUMENTS, "Which phone should ring for you?")
-        variables = {
+        variables: dict[str, str] = {
             "eavesdrop_enable_dtmf": "true",
             "cc_supervisor": str(command.user_id),
             **modes[mode],
         }
+        leg = str(uuid.uuid4())
+        if handler is not None:
+            # Ended with the conversation: the caller goes on to the survey.
+            handler.supervisor_legs.add(leg)
+        variables["origination_uuid"] = leg
         prefix = ",".join(f"{k}={v}" for k, v in variables.items())
         tag = leg_variables(call_uuid, "supervisor", (supervisor or {}).get("id"))
         prefix = f"{prefix},{tag}"

@@ -439,6 +439,33 @@ def test_supervisor_actions_are_limited_to_their_groups_and_audited(center, make
     assert ("barge", "ok") in audit and ("busy", "ok") in audit and ("hangup", "ok") in audit
 
 
+def test_a_supervisor_listening_in_leaves_when_the_agent_hangs_up(center, make_user):
+    """The caller goes on to the survey without the supervisor (who stayed on it, seen on
+    FreeSWITCH 1.10.12)."""
+    users, rows, phones, caller = connected_call(center, make_user)
+    supervisor = make_user("boss", "supervisor")
+    with transaction.atomic():
+        m.AgentGroup.objects.get(name="热线").supervisors.add(supervisor)
+        m.Agent.objects.create(
+            employee_number="9001", name="班长", extension="9001", user=supervisor
+        )
+    boss = center.simulator.add_endpoint("9001", answer_delay=0.2)
+    wait_for(
+        lambda: (
+            center.command(
+                "listen", supervisor.id, roles=("supervisor",), agent_id=rows[0].id
+            ).accepted
+        ),
+        10,
+        what="listen accepted",
+    )
+    wait_for(lambda: boss.channels and boss.channels[-1].answered, 10, what="listening")
+    center.simulator.hangup(phones[0].channels[-1].uuid)
+    center.wait_call_state(caller.uuid, "survey")
+    wait_for(lambda: boss.channels[-1].down, 10, what="the supervisor's leg ended")
+    assert not caller.hung_up.is_set()
+
+
 def test_a_listen_the_supervisor_does_not_take_is_audited_as_failed(center, make_user):
     """Audited with the originate's result, not when it was sent (it said "ok" while the
     supervisor's phone rang, seen on FreeSWITCH 1.10.12)."""
