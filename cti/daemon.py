@@ -136,6 +136,7 @@ class Daemon:
         self.handover = Handover(self.services, self.recovery, options.settings.node_name)
         self.failover = FailoverRecords(self.services, self.recovery)
         self.services.handover = self.handover
+        self.services.recovery = self.recovery
         self.commands = CommandServer(self.redis, consumer=options.settings.node_name)
         self.control.register_all(self.commands)
         self.outbound = OutboundServer(

@@ -209,11 +209,16 @@ class LiveNotifier:
 
     # --- calls -----------------------------------------------------------------------
     def call_updated(self, call: Call) -> None:
+        self.call_record_updated(call.live_fields())
+
+    def call_record_updated(self, fields: dict[Any, Any]) -> None:
+        """Write and publish a live call's record as it is (an adopted call has no
+        :class:`Call`, only the record its daemon left)."""
         batch = queued(self._redis)
         pipe = batch if batch is not None else self._redis.pipeline(transaction=False)
-        fields: dict[Any, Any] = call.live_fields()
-        pipe.hset(CALL_KEY + call.uuid, mapping=fields)
-        pipe.sadd(CALLS_INDEX, call.uuid)
+        call_uuid = fields["uuid"]
+        pipe.hset(CALL_KEY + call_uuid, mapping=fields)
+        pipe.sadd(CALLS_INDEX, call_uuid)
         self._publish({"type": "call", "call": fields}, pipe)
         if batch is None:
             pipe.execute()

@@ -7,7 +7,9 @@ still know: `show channels` lists the channels that are up, and Redis holds the 
 - a live call whose channels are gone is closed: its CDR is written, its agent wraps up;
 - a live call still up (a conversation that outlived its daemon) is adopted: the daemon
   watches its hangup to close it, and asks the switch to hang the caller up after the
-  bridge instead of falling into the failover dialplan;
+  bridge instead of falling into the failover dialplan. The agent can still hold, resume
+  and hang up from the desk, and supervisors listen, whisper, barge and hang up; what needs
+  the caller's socket (transfers, consultation, the survey) is refused or skipped;
 - an agent offered or talking for a call nobody handles any more is released;
 - a queued call nobody handles any more leaves the queue (its caller reached the failover
   ring group when the old daemon's socket closed);
@@ -49,6 +51,8 @@ class Recovery:
         # uuid of a caller or agent leg -> the adopted call's uuid
         self.adopted_legs: dict[str, str] = {}
         self.adopted: dict[str, dict[str, str]] = {}
+        # Adopted calls a control is hanging up -> who asked ("supervisor").
+        self._hangup_by: dict[str, str] = {}
         # Calls being closed right now: a resync that lists the live calls while a close
         # (say, of an adopted call whose agent hung up) waits on Redis must not close it again.
         self._closing: set[str] = set()
@@ -264,6 +268,25 @@ class Recovery:
             logger.info("recovery: %s ended while being adopted", call_uuid)
         logger.warning("recovery: adopted call %s in conversation", call_uuid)
 
+    # -- the desk's and the wallboard's controls on an adopted call -------------------
+    def adopted_by_agent(self, agent_id: int) -> tuple[str, dict[str, str]] | None:
+        """The adopted conversation on an agent's seat: (its uuid, its live record)."""
+        for call_uuid, fields in self.adopted.items():
+            if fields.get("agent_id") == str(agent_id):
+                return call_uuid, fields
+        return None
+
+    def set_adopted_state(self, call_uuid: str, state: CallState) -> None:
+        """Held or taken off hold from the desk: the live record and the wallboard say so."""
+        fields = self.adopted[call_uuid]
+        fields["state"] = state.value
+        self.services.notifier.call_record_updated(fields)
+
+    def ended_by(self, call_uuid: str, hangup_by: str) -> None:
+        """Who ends an adopted call that is about to be hung up (a supervisor, say): not the
+        party whose leg ends first."""
+        self._hangup_by[call_uuid] = hangup_by
+
     def on_hangup_complete(self, event: ChannelHangupComplete) -> None:
         """Inbound-connection handler: an adopted call's caller or agent hung up."""
         call_uuid = self.adopted_legs.get(event.unique_id or "")
@@ -272,7 +295,9 @@ class Recovery:
         fields = self.adopted.get(call_uuid)
         if fields is None:
             return
-        hangup_by = "caller" if event.unique_id == call_uuid else "agent"
+        hangup_by = self._hangup_by.pop(call_uuid, "") or (
+            "caller" if event.unique_id == call_uuid else "agent"
+        )
         # The recording is on the caller's channel: its length is known when that one ends.
         record_ms = event.variable("record_ms") if event.unique_id == call_uuid else None
         self.close(call_uuid, fields, hangup_by, event.hangup_cause or "NORMAL_CLEARING", record_ms)
@@ -303,6 +328,7 @@ class Recovery:
     ) -> None:
         services = self.services
         self.adopted.pop(call_uuid, None)
+        self._hangup_by.pop(call_uuid, None)
         for leg in [leg for leg, owner in self.adopted_legs.items() if owner == call_uuid]:
             del self.adopted_legs[leg]
         agent_id = int(fields["agent_id"]) if fields.get("agent_id") else None

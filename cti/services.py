@@ -286,6 +286,8 @@ class CallServices:
     dialouts: DialOuts = None  # type: ignore[assignment]  (set by the daemon)
     # cti.handover.Handover, set by the daemon: keeps a call whose socket broke for its rejoin.
     handover: Any = None
+    # cti.recovery.Recovery, set by the daemon: the conversations adopted after a restart.
+    recovery: Any = None
 
     def batch(self) -> AbstractContextManager[Any]:
         """A write batch on the daemon's Redis client (cti.notify.BatchingRedis): the live

@@ -46,6 +46,10 @@ REASON_MESSAGES = {
     Reason.NOT_A_SUPERVISOR: gettext_lazy("Only supervisors may do this."),
     Reason.NO_CALL: gettext_lazy("There is no call on this seat."),
     Reason.ILLEGAL_STATE: gettext_lazy("Not possible in the current state."),
+    Reason.ADOPTED_CALL: gettext_lazy(
+        "This call went on across a restart of the call-control service: it can be held, "
+        "resumed and hung up, not transferred or conferenced."
+    ),
     Reason.BLACKLISTED: gettext_lazy("This number may not be called."),
     Reason.SWITCH_ERROR: gettext_lazy("The telephone switch refused the request."),
     Reason.NOT_REGISTERED: gettext_lazy("Your phone is not registered."),

@@ -123,8 +123,22 @@ class CallControl:
             CallState.OFFERED,
             CallState.CONFERENCE,
         ):
+            if handler is None and self._adopted_call(agent) is not None:
+                raise CommandRejected(
+                    Reason.ADOPTED_CALL,
+                    "This call went on across a restart of the call-control service: it can "
+                    "be held, resumed and hung up, not transferred or conferenced.",
+                )
             raise CommandRejected(Reason.NO_CALL, "There is no call on this seat.")
         return handler
+
+    def _adopted_call(self, agent: dict[str, Any]) -> tuple[str, dict[str, str]] | None:
+        """A conversation on the agent's seat that this daemon adopted after a restart (no
+        handler: its caller's socket was the old daemon's): (its uuid, its live record)."""
+        recovery = self.services.recovery
+        if recovery is None or self.services.calls.find_by_agent(agent["id"]) is not None:
+            return None
+        return recovery.adopted_by_agent(agent["id"])
 
     def _seat_call(self, agent: dict[str, Any]) -> tuple[str, Any]:
         """The call on the agent's seat: (its uuid, its handler), or (the uuid, None) for a
@@ -234,6 +248,11 @@ class CallControl:
 
     def hangup(self, command: Command) -> Reply:
         agent = self._own_agent(command)
+        adopted = self._adopted_call(agent)
+        if adopted is not None:
+            call_uuid, fields = adopted
+            self._switch(f"uuid_kill {fields.get('agent_leg') or call_uuid}")
+            return Reply.ok(call_uuid=call_uuid)
         call_uuid, handler = self._seat_call(agent)
         if handler is None:  # a call the agent dialled: its leg is the call
             self.services.dialouts.ending(call_uuid, "agent")
@@ -252,6 +271,18 @@ class CallControl:
             raise CommandRejected(Reason.ILLEGAL_STATE, str(error)) from error
         return Reply.ok(call_uuid=call_uuid)
 
+    def _hold_adopted(self, call_uuid: str, fields: dict[str, str], on: bool) -> Reply:
+        if on and fields.get("state") != CallState.BRIDGED:
+            raise CommandRejected(Reason.ILLEGAL_STATE, "Only a connected call can be held.")
+        if not on and fields.get("state") != CallState.HELD:
+            raise CommandRejected(Reason.ILLEGAL_STATE, "The call is not on hold.")
+        leg = fields.get("agent_leg") or call_uuid
+        self._switch(f"uuid_hold {leg}" if on else f"uuid_hold off {leg}")
+        self.services.recovery.set_adopted_state(
+            call_uuid, CallState.HELD if on else CallState.BRIDGED
+        )
+        return Reply.ok(call_uuid=call_uuid)
+
     def _hold_in_room(self, handler: Any, on: bool) -> Reply:
         try:
             handler.hold_in_room(on)
@@ -261,6 +292,9 @@ class CallControl:
 
     def hold(self, command: Command) -> Reply:
         agent = self._own_agent(command)
+        adopted = self._adopted_call(agent)
+        if adopted is not None:
+            return self._hold_adopted(*adopted, on=True)
         call_uuid, handler = self._seat_call(agent)
         if handler is None:  # a call the agent dialled: the customer hears the music
             return self._hold_dialled(call_uuid, True)
@@ -275,6 +309,9 @@ class CallControl:
 
     def resume(self, command: Command) -> Reply:
         agent = self._own_agent(command)
+        adopted = self._adopted_call(agent)
+        if adopted is not None:
+            return self._hold_adopted(*adopted, on=False)
         call_uuid, handler = self._seat_call(agent)
         if handler is None:
             return self._hold_dialled(call_uuid, False)
@@ -425,8 +462,12 @@ class CallControl:
     # -- supervisors -----------------------------------------------------------------
     def _eavesdrop(self, command: Command, mode: str) -> Reply:
         agent = self._supervised_agent(command)
-        call_uuid, handler = self._seat_call(agent)
-        modes = EAVESDROP_MODES if handler is not None else DIALOUT_EAVESDROP_MODES
+        adopted = self._adopted_call(agent)
+        if adopted is not None:  # an inbound conversation: the caller's channel, as below
+            call_uuid, handler, modes = adopted[0], None, EAVESDROP_MODES
+        else:
+            call_uuid, handler = self._seat_call(agent)
+            modes = EAVESDROP_MODES if handler is not None else DIALOUT_EAVESDROP_MODES
         supervisor = self.services.config().agents_by_user.get(command.user_id)
         extension = command.args.get("extension") or (supervisor or {}).get("extension")
         if not extension:
@@ -468,11 +509,16 @@ class CallControl:
 
     def force_hangup(self, command: Command) -> Reply:
         agent = self._supervised_agent(command)
-        call_uuid, handler = self._seat_call(agent)
-        if handler is not None:
-            handler.hangup_by = "supervisor"  # not the caller, whose leg this ends
+        adopted = self._adopted_call(agent)
+        if adopted is not None:
+            call_uuid = adopted[0]
+            self.services.recovery.ended_by(call_uuid, "supervisor")
         else:
-            self.services.dialouts.ending(call_uuid, "supervisor")
+            call_uuid, handler = self._seat_call(agent)
+            if handler is not None:
+                handler.hangup_by = "supervisor"  # not the caller, whose leg this ends
+            else:
+                self.services.dialouts.ending(call_uuid, "supervisor")
         self._switch(f"uuid_kill {call_uuid}")
         self._audit(command, "hangup", agent, call_uuid, "ok")
         return Reply.ok(call_uuid=call_uuid)

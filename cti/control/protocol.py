@@ -55,6 +55,8 @@ class Reason:
     NOT_A_SUPERVISOR = "not_a_supervisor"
     NO_CALL = "no_call"
     ILLEGAL_STATE = "illegal_state"
+    # A conversation taken over after a daemon restart: no socket controls its caller.
+    ADOPTED_CALL = "adopted_call"
     BLACKLISTED = "blacklisted"
     SWITCH_ERROR = "switch_error"
     NOT_REGISTERED = "not_registered"

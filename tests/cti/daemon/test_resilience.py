@@ -4,6 +4,7 @@ import time
 
 import gevent
 import pytest
+from django.db import transaction
 
 from cti.simulator.parties import SimulatedCaller
 from cti.simulator.simulator import SwitchSimulator
@@ -131,9 +132,13 @@ def test_a_call_in_conversation_survives_a_daemon_restart(center, make_user, end
     )
     assert not caller.hung_up.is_set(), "the restart dropped the caller"
 
-    # The agent ends the talk: the adopted call is closed with its CDR, the agent wraps up.
-    phone.channels[-1].party = None
-    center.simulator.hangup(phone.channels[-1].uuid)
+    # The agent ends the talk (from the desk, or the phone): the adopted call is closed with
+    # its CDR, the agent wraps up.
+    if ending == "stop":
+        assert center.command("hangup", users[0].id).accepted
+    else:
+        phone.channels[-1].party = None
+        center.simulator.hangup(phone.channels[-1].uuid)
     wait_for(lambda: center.facts("call_ended"), 20, what="CDR of the adopted call")
     cdr = center.facts("call_ended")[0]
     assert cdr["agent_id"] == agents[0].id and cdr["hangup_by"] == "agent"
@@ -145,6 +150,60 @@ def test_a_call_in_conversation_survives_a_daemon_restart(center, make_user, end
     assert recordings[0]["agent_id"] == agents[0].id
     assert caller.wait_hangup(10), "the caller is hung up after the talk, not sent to failover"
     wait_for(lambda: center.agent_status(agents[0].id) == "ready", 15, what="agent ready again")
+
+
+def test_the_desk_and_the_wallboard_keep_control_of_an_adopted_call(center, make_user):
+    """After a restart the agent still holds and resumes from the desk and a supervisor
+    listens in and hangs up (the adopted call has no handler: these were refused as "no call
+    on this seat"); a transfer, which needs the caller's socket, is refused with its reason."""
+    _queue, users, agents = configure(make_user, agents=1)
+    supervisor = make_user("boss", "supervisor")
+    with transaction.atomic():
+        m.AgentGroup.objects.get(name="热线").supervisors.add(supervisor)
+        m.Agent.objects.create(
+            employee_number="9001", name="班长", extension="9001", user=supervisor
+        )
+    center.start(dids=DIDS, extensions=["1001", "9001"])
+    phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
+    boss = center.simulator.add_endpoint("9001", answer_delay=0.2)
+    assert center.command("login", users[0].id, ready=True).accepted
+    caller = SimulatedCaller(center.simulator, caller_id_number="13800000004")
+    caller.dial("12329", context="public")
+    wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="talking")
+    center.wait_call_state(caller.uuid, "bridged", 10)
+    old = center.daemons[0]
+    old.kill()
+    replacement = start_replacement(center, old)
+    wait_for(
+        lambda: "'adopted': 1" in replacement.log(),
+        30,
+        what="the new daemon to adopt the call\n" + center.logs(),
+    )
+    agent_leg = phone.channels[-1]
+
+    assert center.command("hold", users[0].id).accepted
+    wait_for(lambda: agent_leg.held, 10, what="hold")
+    assert center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "held"
+    assert center.command("hold", users[0].id).code == "illegal_state"
+    assert center.command("resume", users[0].id).accepted
+    wait_for(lambda: not agent_leg.held, 10, what="resume")
+    assert center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "bridged"
+    refused = center.command("transfer", users[0].id, kind="queue", target="hotline")
+    assert refused.code == "adopted_call", refused
+
+    supervise = {"user_id": supervisor.id, "roles": ("supervisor",), "agent_id": agents[0].id}
+    listen = center.command("listen", **supervise)
+    assert listen.accepted and listen.data["call_uuid"] == caller.uuid
+    wait_for(lambda: boss.channels and boss.channels[-1].answered, 10, what="listening")
+    assert boss.channels[-1].eavesdrop_target is caller.channel
+    assert center.command("force_hangup", **supervise).accepted
+    assert caller.wait_hangup(10)
+    (cdr,) = wait_for(lambda: center.facts("call_ended"), 20, what="the CDR")
+    assert (cdr["agent_id"], cdr["hangup_by"]) == (agents[0].id, "supervisor")
+    audit = [(f["action"], f["result"]) for f in center.facts("supervisor_action")]
+    assert ("listen", "ok") in audit and ("hangup", "ok") in audit
+    wait_for(lambda: center.agent_status(agents[0].id) == "ready", 15, what="agent ready again")
+    assert center.command("hangup", users[0].id).code == "no_call"
 
 
 @pytest.mark.parametrize("ending", ["stop", "kill"])
