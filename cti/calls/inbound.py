@@ -660,7 +660,12 @@ class InboundCallHandler:
         if offer is None or offer.answered_by is not None:
             return
         for agent_id in offer.legs:
-            self.services.acd.release(agent_id, self.call.uuid)
+            try:
+                self.services.acd.release(agent_id, self.call.uuid)
+            except AcdError:
+                # Let go already: taking the call out of its queue releases the agents
+                # ringing for it (Router.remove_call), and one may be on the next call now.
+                logger.debug("call %s: agent %s released already", self.call.uuid, agent_id)
         self.offer = None
         self.call.agent_id = self.call.agent_leg_uuid = None
 
@@ -881,6 +886,8 @@ class InboundCallHandler:
             self.publish()
         if self.room_legs:  # nobody left to talk to: the caller does not wait alone
             self.session.execute("conference", f"{self.room}@default")
+        if self.held_in_room:  # held when the room emptied: out of it, nobody holds it
+            call.transition(S.CONFERENCE)
         self.held_in_room = False
         # Everybody else left and the room was emptied: the caller is still here. The agent
         # who had the call last (the consulted one, once it took the call over) is done.

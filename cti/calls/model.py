@@ -43,7 +43,8 @@ TRANSITIONS: dict[CallState, frozenset[CallState]] = {
     S.QUEUED: frozenset({S.OFFERED, S.VOICEMAIL, S.IVR, S.QUEUED, S.TRANSFERRING}),
     S.OFFERED: frozenset({S.BRIDGED, S.QUEUED, S.VOICEMAIL, S.IVR}),
     S.BRIDGED: frozenset({S.HELD, S.TRANSFERRING, S.CONFERENCE, S.SURVEY, S.QUEUED, S.IVR}),
-    S.HELD: frozenset({S.BRIDGED, S.TRANSFERRING, S.CONFERENCE}),
+    # SURVEY from HELD: the agent hung up with the caller on hold.
+    S.HELD: frozenset({S.BRIDGED, S.TRANSFERRING, S.CONFERENCE, S.SURVEY}),
     S.TRANSFERRING: frozenset({S.BRIDGED, S.QUEUED, S.OFFERED, S.IVR, S.HELD, S.CONFERENCE}),
     S.CONFERENCE: frozenset({S.BRIDGED, S.SURVEY, S.TRANSFERRING, S.HELD}),
     S.SURVEY: frozenset(),

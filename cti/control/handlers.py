@@ -328,6 +328,9 @@ class CallControl:
         """Blind transfer of the caller to an agent, a queue, an IVR flow or a number."""
         agent = self._own_agent(command)
         handler = self._current_call(agent)
+        if handler.call.state is CallState.OFFERED:
+            # Still ringing: the transfer would be left pending for a call never connected.
+            raise CommandRejected(Reason.ILLEGAL_STATE, "Answer the call before transferring it.")
         kind = command.args["kind"]
         target = str(command.args["target"])
         config = self.services.config()

@@ -47,6 +47,12 @@ def test_hold_and_resume_and_illegal_requests(center, make_user):
     # The second agent has no call: it cannot act on the first agent's.
     reply = center.command("hangup", users[1].id)
     assert not reply.accepted and reply.code == "no_call"
+    # The agent holds again and hangs up: the caller goes on to the survey (the handler
+    # failed on "held -> survey" and the caller was hung up without it).
+    assert center.command("hold", users[0].id).accepted
+    assert center.command("hangup", users[0].id).accepted
+    center.wait_call_state(caller.uuid, "survey", 10)
+    assert "Traceback" not in center.daemons[0].log(), center.logs()
 
 
 def test_blind_transfer_to_another_agent(center, make_user):
@@ -59,6 +65,29 @@ def test_blind_transfer_to_another_agent(center, make_user):
     )
     assert center.agent_status(rows[0].id) in ("wrap_up", "ready")
     assert not caller.hung_up.is_set()
+
+
+def test_a_transfer_while_the_phone_rings_is_refused_and_not_left_pending(center, make_user):
+    """Refused: it failed half-way (an illegal transition after the transfer was noted), and
+    the noted transfer took the caller away from the agent once the agent answered."""
+    _queue, users, rows = configure(make_user, agents=2, strategy="top_down")
+    center.start(dids=DIDS, extensions=[a.extension for a in rows])
+    phone = center.simulator.add_endpoint(rows[0].extension, mode="no_answer")
+    center.simulator.add_endpoint(rows[1].extension, answer_delay=0.3)
+    for user in users:
+        assert center.command("login", user.id, ready=True).accepted
+    caller = SimulatedCaller(center.simulator, caller_id_number="13800138000")
+    caller.dial("12329", context="public")
+    center.wait_call_state(caller.uuid, "offered")
+    reply = center.command("transfer", users[0].id, kind="queue", target="hotline")
+    assert reply.code == "illegal_state", reply
+    wait_for(lambda: phone.channels, 10, what="the phone rings")
+    assert center.command("answer", users[0].id).accepted  # from the desk
+    center.wait_call_state(caller.uuid, "bridged")
+    gevent.sleep(0.5)
+    assert center.redis.hget(f"cc:live:call:{caller.uuid}", "state") == "bridged"
+    assert center.agent_status(rows[0].id) == "talking"
+    assert "Traceback" not in center.daemons[0].log(), center.logs()
 
 
 def test_blind_transfer_to_an_outside_number(center, make_user):
@@ -165,10 +194,15 @@ def test_attended_transfer_cancel_returns_to_the_agent(center, make_user):
     assert not member.held
     center.wait_call_state(caller.uuid, "conference")
     assert center.command("hold", users[0].id).accepted
-    # The agent hangs up while the caller is held: the caller is not left in the room.
+    # The agent hangs up while the caller is held: the caller is not left in the room, and
+    # goes on to the survey (the handler failed on "held -> survey").
     assert center.command("hangup", users[0].id).accepted
-    wait_for(lambda: center.facts("call_ended") or caller.hung_up.is_set(), 30, what="out")
     wait_for(lambda: not room.members, 10, what="the room emptied")
+    center.wait_call_state(caller.uuid, "survey", 10)
+    caller.hangup()
+    (cdr,) = wait_for(lambda: center.facts("call_ended"), 30, what="the CDR")
+    assert cdr["hangup_by"] == "agent", cdr
+    assert "Traceback" not in center.daemons[0].log(), center.logs()
 
 
 def test_consult_again_from_the_room_after_a_cancelled_consultation(center, make_user):

@@ -187,6 +187,9 @@ def test_a_caller_who_hangs_up_while_the_agent_rings_is_not_offered_again(center
     assert len(offers) == 1, offers
     (abandoned,) = center.facts("call_abandoned")
     assert abandoned["call_uuid"] == caller.uuid
+    # Leaving the queue released the agent: the close does not release it a second time
+    # (it did, and failed with a traceback before the agent's part of the close).
+    assert "Traceback" not in center.daemons[0].log(), center.logs()
 
 
 def test_a_customer_with_an_owner_agent_reaches_that_agent_first(center, make_user):
@@ -320,7 +323,12 @@ def test_a_call_waiting_past_the_maximum_overflows_to_another_queue(center, make
     )
     assert (exits[0]["outcome"], exits[0]["overflow_target"]) == ("overflowed", "backup")
     assert 2 <= exits[0]["wait_seconds"] < 5, exits[0]
-    assert center.redis.hget(f"cc:live:call:{caller.uuid}", "queue") == "backup"
+    # (The exit's fact is written before the call enters the next queue.)
+    wait_for(
+        lambda: center.redis.hget(f"cc:live:call:{caller.uuid}", "queue") == "backup",
+        5,
+        what="the call in the backup queue",
+    )
     # The agent comes back and gets the caller from the backup queue.
     assert center.command("ready", users[0].id).accepted
     wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="answered")
