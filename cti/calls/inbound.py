@@ -707,6 +707,9 @@ class InboundCallHandler:
         call.agent_leg_uuid = other_leg
         call.bridged_at = now
         self._talk_started = now
+        # A new talk (the agent may be the one who wrapped this call up before: transferred
+        # back to the queue, the call reached the same agent).
+        self._wrap_up_agent = None
         # The path goes into the live call with the bridge, so a daemon that adopts the
         # conversation later still records the recording's fact.
         call.recording_path = None if talk_over else self._recording_path()
@@ -988,6 +991,7 @@ class InboundCallHandler:
         call.agent_leg_uuid = self.consult_leg
         self.consult_agent = None
         self._talk_started = time.time()
+        self._wrap_up_agent = None
         self.publish()
         self.services.notifier.screen_pop(agent_id, call, self.customer)
 

@@ -1688,8 +1688,12 @@ class Switch:
 
     # ------------------------------------------------------------------ recording
     def start_recording(self, channel: Channel, path: str) -> bool:
-        if channel.down or path in channel.media_bugs:
+        if channel.down:
             return False
+        if path in channel.media_bugs:
+            # switch_ivr_record_session: "Already recording", and success (the recording
+            # goes on; RECORD_TOGGLE_ON_REPEAT, which would stop it, is not simulated).
+            return True
         channel.media_bugs[path] = self.clock.now()
         channel.fire("RECORD_START", after=[("Record-File-Path", path)])
         channel.fire(

@@ -90,6 +90,34 @@ def test_a_transfer_while_the_phone_rings_is_refused_and_not_left_pending(center
     assert "Traceback" not in center.daemons[0].log(), center.logs()
 
 
+def test_a_call_transferred_back_to_its_queue_can_reach_the_same_agent_again(center, make_user):
+    """The one agent gets the call again after the wrap-up; when that talk ends the agent
+    wraps up again (it stayed "talking" for good: the first wrap-up was taken for this one),
+    and the call is recorded once, in one file (the second start failed on the simulator)."""
+    users, rows, phones, caller = connected_call(center, make_user, agents=1)
+    assert center.command("transfer", users[0].id, kind="queue", target="hotline").accepted
+
+    def talks() -> list[dict]:
+        return [f for f in center.facts("agent_state_changed") if f["new"] == "talking"]
+
+    wait_for(lambda: len(talks()) == 2, 20, what="the same agent talks again")
+    center.wait_call_state(caller.uuid, "bridged")
+    assert center.command("hangup", users[0].id).accepted
+    wait_for(
+        lambda: center.agent_status(rows[0].id) in ("wrap_up", "ready"),
+        10,
+        what="the agent's second wrap-up\n" + center.logs(),
+    )
+    caller.hangup()
+    (cdr,) = wait_for(lambda: center.facts("call_ended"), 20, what="the CDR")
+    assert cdr["agent_id"] == rows[0].id
+    (recording,) = center.facts("recording_saved")
+    assert recording["path"] == cdr["recording_path"]
+    wraps = [f for f in center.facts("agent_state_changed") if f["new"] == "wrap_up"]
+    assert len(talks()) == len(wraps) == 2
+    assert "recording did not start" not in center.daemons[0].log(), center.logs()
+
+
 def test_blind_transfer_to_an_outside_number(center, make_user):
     """Transferring while the number rings, bridged once it answers (it stayed
     "transferring" on FreeSWITCH 1.10.12); the caller's hang-up is the caller's, not the

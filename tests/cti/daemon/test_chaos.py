@@ -85,23 +85,31 @@ def test_random_actions_on_many_calls_leave_the_center_at_rest(center, make_user
         callers.append(caller)
 
     def act() -> None:
+        # Mostly on agents with a call (an action on an idle seat only proves a refusal).
+        engaged = [
+            i for i, a in enumerate(agents) if center.agent_status(a.id) in ("offered", "talking")
+        ]
+        index = rng.choice(engaged) if engaged and rng.random() < 0.85 else rng.randrange(4)
         roll = rng.random()
-        index = rng.randrange(len(agents))
-        if roll < 0.55:
+        reply = None
+        if center.agent_status(agents[index].id) == "busy" and roll < 0.5:
+            action = "ready"
+            reply = center.command(action, users[index].id, timeout=20)
+        elif roll < 0.75:
             others = [a.id for i, a in enumerate(agents) if i != index]
             action, args = agent_actions(rng, others)
             reply = center.command(action, users[index].id, timeout=20, **args)
-        elif roll < 0.65:
+        elif roll < 0.85:
             action = rng.choice(["listen", "barge", "force_hangup", "force_ready", "force_busy"])
             reply = center.command(
                 action, supervisor.id, roles=("supervisor",), timeout=20, agent_id=agents[index].id
             )
-        elif roll < 0.8:
-            action, reply = f"phone {index} hangs up", None
+        elif roll < 0.93:
+            action = f"phone {index} hangs up"
             hang_up_phone(phones[index])
         else:
             live = [c for c in callers if not c.hung_up.is_set()]
-            action, reply = "caller hangs up", None
+            action = "caller hangs up"
             if live:
                 rng.choice(live).hangup()
         done.append(f"{action} -> {reply.code if reply else ''}")

@@ -684,3 +684,24 @@ def test_parties_read_the_same_events_whether_or_not_a_connection_takes_them() -
     built = caller_events("event plain ALL")
     assert len(built) > 20
     assert caller_events(None) == built
+
+
+def test_recording_a_file_already_recorded_goes_on_with_success(sim: SwitchSimulator, tmp_path):
+    """switch_ivr_record_session: "Already recording", SWITCH_STATUS_SUCCESS; one recording
+    goes on (a call transferred back to its queue and answered again is recorded once)."""
+    sim.load_dialplan(
+        """<include><context name="rec"><extension name="r">
+        <condition field="destination_number" expression="^5001$">
+          <action application="answer"/>
+          <action application="playback" data="tone_stream://%(3000,0,440)"/>
+        </condition></extension></context></include>"""
+    )
+    caller = SimulatedCaller(sim)
+    caller.dial("5001", context="rec")
+    assert caller.wait_answered(timeout=5)
+    wav = tmp_path / "call.wav"
+    assert sim.api.execute("uuid_record", f"{caller.uuid} start {wav}")[1] == "+OK Success\n"
+    assert sim.api.execute("uuid_record", f"{caller.uuid} start {wav}")[1] == "+OK Success\n"
+    assert sim.api.execute("uuid_record", f"{caller.uuid} stop {wav}")[1] == "+OK Success\n"
+    assert caller.events.count("RECORD_START") == caller.events.count("RECORD_STOP") == 1
+    assert wav.exists()
