@@ -102,11 +102,12 @@ class AcdPort:
         self._reservations[decision.call_uuid] = decision.agent_ids
         self._remember(decision)
         if not self.calls.wake(decision.call_uuid):
-            # The call is not ours (another daemon) or already gone: free the agents.
-            self._reservations.pop(decision.call_uuid, None)
-            self._extensions.pop(decision.call_uuid, None)
-            for agent_id in decision.agent_ids:
-                self.deliver(self.router.offer_failed(agent_id, decision.call_uuid, "cancelled"))
+            # Only the leader handles calls, and a call's handler takes it out of the ACD
+            # before it ends: a call nobody handles is left over. Out of the ACD with it
+            # (its agents released): freed agents would be offered it again at once, and
+            # again, for good.
+            logger.warning("call %s: in the ACD with no handler: removed", decision.call_uuid)
+            self.remove(decision.call_uuid)
 
     def take_reservation(self, call_uuid: str) -> tuple[int, ...] | None:
         return self._reservations.pop(call_uuid, None)

@@ -889,7 +889,7 @@ class InboundCallHandler:
             self.publish()
         if self.room_legs:  # nobody left to talk to: the caller does not wait alone
             self.session.execute("conference", f"{self.room}@default")
-        if self.held_in_room:  # held when the room emptied: out of it, nobody holds it
+        if call.state is S.HELD:  # held when the room emptied: out of it, nobody holds it
             call.transition(S.CONFERENCE)
         self.held_in_room = False
         # Everybody else left and the room was emptied: the caller is still here. The agent
@@ -943,7 +943,10 @@ class InboundCallHandler:
         agent_left = leg_uuid == call.agent_leg_uuid
         if agent_left:
             self._agent_done()
-            if self.consult_leg in legs and self.consult_agent is not None:
+            # Not once the caller is gone: the room empties after the caller's hang-up, and
+            # the consulted agent would take over a call that has ended.
+            caller_here = not (self.session.hung_up or call.is_over)
+            if self.consult_leg in legs and self.consult_agent is not None and caller_here:
                 self._hand_to_consulted()
         elif leg_uuid == self.consult_leg and self.consult_agent is not None:
             self.services.acd.consult_ended(self.consult_agent)
@@ -1005,6 +1008,9 @@ class InboundCallHandler:
             self._move(S.QUEUED)
         if self.ring((agent_id,), None) == "connected":
             return self._after_talk()
+        # Out of the ACD: the unanswered offer left the call waiting in the agent's queue,
+        # where nothing would take it out again (agents were offered it after its end).
+        self.services.acd.remove(self.call.uuid)
         self.play(self.prompt("agent_unavailable"))
         return {"kind": "hangup"}
 
@@ -1125,9 +1131,12 @@ class InboundCallHandler:
             services.calls.remove(call.uuid, self)
             return
         if self.room_legs:
-            # The caller left a consultation or conference: nobody stays in the room.
+            # The caller left a consultation or conference: nobody stays in the room, and a
+            # consulted phone still ringing stops.
             try:
                 services.switch_api(f"conference {self.room} kick all")
+                if self.consult_leg in self.room_legs:
+                    services.switch_api(f"uuid_kill {self.consult_leg}")
             except EslError:
                 pass
         if call.recording_path and not self.let_go:
@@ -1145,6 +1154,10 @@ class InboundCallHandler:
     def _release(self, call: Call) -> None:
         """The queue entry (an abandoned call's 呼损 fact) and the agent let go."""
         services = self.services
+        if self.consult_agent is not None:
+            # A consultation the caller's hang-up cut short: the consulted agent is free.
+            consulted, self.consult_agent = self.consult_agent, None
+            services.acd.consult_ended(consulted)
         ringing = self.offer is not None and self.offer.answered_by is None
         if self.let_go and call.state in (S.QUEUED, S.OFFERED) and call.queue:
             # Not an abandon: the stopping daemon sent the caller to the failover ring group.

@@ -90,6 +90,27 @@ def test_a_transfer_while_the_phone_rings_is_refused_and_not_left_pending(center
     assert "Traceback" not in center.daemons[0].log(), center.logs()
 
 
+def test_a_transfer_to_an_agent_whose_phone_refuses_leaves_nothing_in_the_queue(center, make_user):
+    """The caller hears "agent unavailable" and the call ends. The unanswered offer had left
+    the call waiting in the agent's queue: after the call's end the freed agents were
+    offered it again and again (the ACD tick recursed until Python stopped it)."""
+    users, rows, phones, caller = connected_call(center, make_user)
+    phones[1].mode = "reject"
+    assert center.command("transfer", users[0].id, kind="agent", target=rows[1].id).accepted
+    assert caller.wait_hangup(20)
+    wait_for(lambda: center.facts("call_ended"), 20, what="the CDR")
+    wait_for(
+        lambda: all(center.agent_status(row.id) == "ready" for row in rows),
+        10,
+        what="both agents ready",
+    )
+    gevent.sleep(1.5)  # a few ACD ticks
+    offers = [f for f in center.facts("agent_state_changed") if f["new"] == "offered"]
+    assert len(offers) == 2, offers  # the call's first offer and the transfer's
+    assert center.redis.zcard("cc:queue:hotline:waiting") == 0
+    assert "Traceback" not in center.daemons[0].log(), center.logs()
+
+
 def test_a_call_transferred_back_to_its_queue_can_reach_the_same_agent_again(center, make_user):
     """The one agent gets the call again after the wrap-up; when that talk ends the agent
     wraps up again (it stayed "talking" for good: the first wrap-up was taken for this one),
@@ -284,6 +305,39 @@ def test_three_way_conference(center, make_user):
     wait_for(lambda: center.facts("call_ended"), 30, what="CDR\n" + center.logs())
     assert center.facts("call_ended")[0]["agent_id"] == rows[1].id
     wait_for(lambda: center.agent_status(rows[1].id) == "ready", 15, what="wrapped up")
+
+
+def test_a_caller_hanging_up_during_a_consultation_hands_the_call_to_nobody(center, make_user):
+    """Agent 2 took the call over from agent 1 and consults agent 1 in turn; the caller hangs
+    up. The room empties: agent 2's leg ending there must not hand the ended call to agent 1
+    (who stayed "talking" on it for good, and whose take-over wrote the live call back after
+    its close)."""
+    users, rows, phones, caller = connected_call(center, make_user)
+    assert center.command("consult", users[0].id, kind="agent", target=rows[1].id).accepted
+    wait_for(lambda: phones[1].channels and phones[1].channels[-1].answered, 20, what="answer")
+    assert center.command("consult_complete", users[0].id).accepted
+    wait_for(lambda: center.agent_status(rows[1].id) == "talking", 15, what="taken over")
+    wait_for(lambda: center.agent_status(rows[0].id) == "ready", 15, what="agent 1 free")
+    assert center.command("consult", users[1].id, kind="agent", target=rows[0].id).accepted
+    first_leg = center.redis.hget(f"cc:live:call:{caller.uuid}", "agent_leg")
+    wait_for(
+        lambda: [c for c in phones[0].channels if c.uuid != first_leg and c.answered],
+        20,
+        what="agent 1 answers",
+    )
+    caller.hangup()
+    (cdr,) = wait_for(lambda: center.facts("call_ended"), 30, what="CDR\n" + center.logs())
+    assert (cdr["agent_id"], cdr["hangup_by"]) == (rows[1].id, "caller")
+    wait_for(
+        lambda: all(center.agent_status(row.id) == "ready" for row in rows),
+        15,
+        what="both agents ready\n" + center.logs(),
+    )
+    gevent.sleep(1)
+    assert not center.redis.smembers("cc:live:calls")
+    for row in rows:
+        changes = [f["new"] for f in center.facts("agent_state_changed") if f["agent_id"] == row.id]
+        assert changes[-1] == "ready", changes
 
 
 def test_answer_from_the_desk(center, make_user):
@@ -551,6 +605,26 @@ def test_a_listen_the_supervisor_does_not_take_is_audited_as_failed(center, make
     (audit,) = wait_for(lambda: center.facts("supervisor_action"), 10, what="audited")
     assert (audit["action"], audit["result"]) == ("listen", "failed")
     assert "CALL_REJECTED" in audit["detail"]
+
+
+def test_a_caller_held_in_the_room_can_be_transferred_to_a_queue(center, make_user):
+    """The handler failed on "conference -> queued": out of the room the held caller was
+    first taken back to the conference state, then sent on by the transfer."""
+    users, rows, phones, caller = connected_call(center, make_user)
+    assert center.command("consult", users[0].id, kind="agent", target=rows[1].id).accepted
+    wait_for(lambda: phones[1].channels and phones[1].channels[-1].answered, 20, what="answer")
+    assert center.command("consult_cancel", users[0].id).accepted
+    center.wait_call_state(caller.uuid, "conference")
+    wait_for(lambda: center.agent_status(rows[1].id) == "ready", 20, what="agent 2 free")
+    assert center.command("hold", users[0].id).accepted
+    assert center.command("transfer", users[0].id, kind="queue", target="hotline").accepted
+    wait_for(
+        lambda: center.agent_status(rows[1].id) == "talking",
+        20,
+        what="agent 2 gets the caller from the queue\n" + center.logs(),
+    )
+    assert not caller.hung_up.is_set()
+    assert "Traceback" not in center.daemons[0].log(), center.logs()
 
 
 def test_transfer_out_of_a_conference_and_a_second_call_for_the_same_agent(center, make_user):
