@@ -23,7 +23,10 @@ from telephony import models as m
 from tests.cti.daemon.harness import wait_for
 from tests.cti.daemon.test_inbound_path import SurveyCaller, configure
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(int(os.environ.get("CHAOS_TIMEOUT") or 240))]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(int(os.environ.get("CHAOS_TIMEOUT") or 240)),
+]
 
 DIDS = [{"number": "12329", "flow": "hotline", "language": "zh"}]
 OUTSIDE = "13900139001"
