@@ -135,6 +135,9 @@ class InboundCallHandler:
         self.supervisor_legs: set[str] = set()
         # The leg to an outside number the caller is bridged to (see bridge_outside).
         self.outside_leg: str | None = None
+        # Ringing a named agent (a transfer to that agent): the ACD routes it through the
+        # agent's queue, but the call waits in no queue; no queue entry, exit or abandon.
+        self.direct_offer = False
         self._pump: gevent.Greenlet | None = None
         self._wrap_up_agent: int | None = None
         self._talk_started: float | None = None
@@ -501,23 +504,27 @@ class InboundCallHandler:
                 return {"kind": "hangup", "prompt": self.prompt("callback_confirmed")}
         return None
 
-    def _leave_queue(self, queue_code: str, outcome: str, target: str = "") -> None:
+    def _leave_queue(
+        self, queue_code: str, outcome: str, target: str = "", record: bool = True
+    ) -> None:
+        """Out of the ACD; ``record``: with its queue exit fact."""
         call = self.call
         with self.services.batch():
             # The removal script says where the call stood and what the queue looks like now.
             removed = self.services.acd.remove(call.uuid)
             position = removed.position if removed is not None else None
             now = time.time()
-            self.services.facts.queue_exited(
-                call_uuid=call.uuid,
-                queue=queue_code,
-                entered_at=call.queued_at or now,
-                outcome=outcome,
-                position=position,
-                overflow_target=target,
-                agent_id=call.agent_id if outcome == "answered" else None,
-                at=now,
-            )
+            if record:
+                self.services.facts.queue_exited(
+                    call_uuid=call.uuid,
+                    queue=queue_code,
+                    entered_at=call.queued_at or now,
+                    outcome=outcome,
+                    position=position,
+                    overflow_target=target,
+                    agent_id=call.agent_id if outcome == "answered" else None,
+                    at=now,
+                )
             self.services.acd.queue_changed(
                 queue_code, removed.stats if removed is not None else None
             )
@@ -716,7 +723,7 @@ class InboundCallHandler:
         with services.batch():
             services.acd.offer_answered(agent_id, call.uuid)
             if call.queue:
-                self._leave_queue(call.queue, "answered")
+                self._leave_queue(call.queue, "answered", record=not self.direct_offer)
             self._move(S.BRIDGED)
         if talk_over:
             return  # nothing left to record or announce
@@ -1006,7 +1013,10 @@ class InboundCallHandler:
             return {"kind": "hangup"}
         if self.call.state is not S.QUEUED:
             self._move(S.QUEUED)
-        if self.ring((agent_id,), None) == "connected":
+        self.direct_offer = True
+        connected = self.ring((agent_id,), None) == "connected"
+        self.direct_offer = False
+        if connected:
             return self._after_talk()
         # Out of the ACD: the unanswered offer left the call waiting in the agent's queue,
         # where nothing would take it out again (agents were offered it after its end).
@@ -1159,7 +1169,10 @@ class InboundCallHandler:
             consulted, self.consult_agent = self.consult_agent, None
             services.acd.consult_ended(consulted)
         ringing = self.offer is not None and self.offer.answered_by is None
-        if self.let_go and call.state in (S.QUEUED, S.OFFERED) and call.queue:
+        if self.direct_offer and call.queue:
+            # The named agent was ringing: the caller left no queue.
+            self._leave_queue(call.queue, "left", record=False)
+        elif self.let_go and call.state in (S.QUEUED, S.OFFERED) and call.queue:
             # Not an abandon: the stopping daemon sent the caller to the failover ring group.
             self._leave_queue(call.queue, "overflowed", FAILOVER)
         elif call.state in (S.QUEUED, S.OFFERED) and call.queue and not self.callback_requested:

@@ -65,6 +65,29 @@ def test_blind_transfer_to_another_agent(center, make_user):
     )
     assert center.agent_status(rows[0].id) in ("wrap_up", "ready")
     assert not caller.hung_up.is_set()
+    # The queue report has one entry, answered by the first agent: the transfer to a named
+    # agent waited in no queue (its "answered" exit replaced that entry, with agent 2 and
+    # the whole first talk counted as the wait).
+    caller.hangup()
+    wait_for(lambda: center.facts("call_ended"), 20, what="the CDR")
+    (exit_,) = center.facts("queue_exited")
+    assert (exit_["agent_id"], exit_["outcome"]) == (rows[0].id, "answered")
+    assert exit_["wait_seconds"] < 3, exit_
+
+
+def test_a_transfer_to_a_named_agent_who_does_not_answer_is_no_abandoned_call(center, make_user):
+    """The caller who hangs up while the named agent's phone rings gave up on that agent,
+    not on a queue: no 呼损 fact, no second queue exit."""
+    users, rows, phones, caller = connected_call(center, make_user)
+    phones[1].mode = "no_answer"
+    assert center.command("transfer", users[0].id, kind="agent", target=rows[1].id).accepted
+    wait_for(lambda: center.agent_status(rows[1].id) == "offered", 20, what="agent 2 rings")
+    caller.hangup()
+    wait_for(lambda: center.facts("call_ended"), 20, what="the CDR")
+    wait_for(lambda: center.agent_status(rows[1].id) == "ready", 10, what="agent 2 free")
+    assert center.facts("call_abandoned") == []
+    assert len(center.facts("queue_exited")) == 1
+    assert center.redis.zcard("cc:queue:hotline:waiting") == 0
 
 
 def test_a_transfer_while_the_phone_rings_is_refused_and_not_left_pending(center, make_user):
