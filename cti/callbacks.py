@@ -94,6 +94,15 @@ class Callbacks:
             self.recordings[leg] = path
         details = services.redis.hgetall(CALLBACK_KEY + call_uuid)
         services.acd.offer_answered(agent_id, call_uuid)
+        # The callback's own call (its CDR starts at the agent's answer, as its end says).
+        services.facts.call_started(
+            call_uuid=leg,
+            direction="outbound",
+            caller=details.get("number", ""),
+            callee=details.get("number", ""),
+            node=services.settings.node_name,
+            at=self.answered[leg],
+        )
         entered = float(details.get("requested_at") or time.time())
         services.facts.queue_exited(
             call_uuid=call_uuid,

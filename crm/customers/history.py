@@ -12,6 +12,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Q
 
 from crm.customers.models import Customer
 from crm.customers.routing import caller_id_spellings
@@ -69,10 +70,13 @@ def _calls_of(numbers: list[str]) -> list[Any]:
     """The customer's calls (CDRs) with their recordings, newest first."""
     from cti.models import CallRecord, Recording
 
+    # Calls from the customer, and calls the desk dialled to the customer (caller: the
+    # agent's extension).
+    spellings = caller_id_spellings(numbers)
     calls = list(
-        CallRecord.objects.filter(caller__in=caller_id_spellings(numbers)).order_by("-started_at")[
-            :HISTORY_LIMIT
-        ]
+        CallRecord.objects.filter(Q(caller__in=spellings) | Q(callee__in=spellings)).order_by(
+            "-started_at"
+        )[:HISTORY_LIMIT]
     )
     recordings = {
         recording.call_uuid: recording

@@ -937,6 +937,8 @@ class InboundCallHandler:
         except EslError:
             logger.warning("call %s: could not take the caller off hold", self.call.uuid)
         self.held_in_room = False
+        if self.call.state is not S.TRANSFERRING:
+            return  # the caller hung up meanwhile (and the call is closed: nothing to write)
         self.call.transition(S.CONFERENCE)
         self.publish()
 

@@ -169,6 +169,17 @@ def test_history_page_lists_the_customers_calls_with_recordings(users):
             talk_seconds=75,
             hangup_by="agent",
         )
+    # A call the desk dialled to the customer: the caller is the agent's extension.
+    CallRecord.objects.create(
+        call_uuid="c4",
+        direction="outbound",
+        caller="1001",
+        callee="13900139000",
+        started_at=started,
+        queue="dialled-out",
+        talk_seconds=30,
+        hangup_by="customer",
+    )
     Recording.objects.create(
         subject="c1",
         seq=1,
@@ -182,4 +193,5 @@ def test_history_page_lists_the_customers_calls_with_recordings(users):
     page = client_for(users["agent"]).get(f"/crm/customers/{customer.pk}/").content.decode()
     calls = page.split('id="calls"')[1].split("</section>")[0]
     assert calls.count("hotline") == 2  # both spellings of the number, not the stranger
+    assert "dialled-out" in calls  # the call to the customer too
     assert "75 s" in calls

@@ -64,7 +64,8 @@ def agent_actions(rng: random.Random, others: list[int]) -> tuple[str, dict]:
 def test_random_actions_on_many_calls_leave_the_center_at_rest(center, make_user):
     seed = int(os.environ.get("CHAOS_SEED") or random.randrange(1_000_000))
     rng = random.Random(seed)
-    _queue, users, agents = configure(make_user, agents=4)
+    # Callers may press keys in the queue: 1 leaves a message, 2 asks for a callback.
+    _queue, users, agents = configure(make_user, agents=4, callback_key="2")
     supervisor = make_user("boss", "supervisor")
     with transaction.atomic():
         m.AgentGroup.objects.get(name="热线").supervisors.add(supervisor)
@@ -126,11 +127,17 @@ def test_random_actions_on_many_calls_leave_the_center_at_rest(center, make_user
             party = rng.choice(outside)
             action = f"{party.user} hangs up"
             hang_up_phone(party)
-        else:
+        elif roll < 0.96:
             live = [c for c in callers if not c.hung_up.is_set()]
             action = "caller hangs up"
             if live:
                 rng.choice(live).hangup()
+        else:
+            live = [c for c in callers if not c.hung_up.is_set()]
+            key = rng.choice("1239#")
+            action = f"caller presses {key}"
+            if live:
+                rng.choice(live).press(key)
         done.append(f"{action} -> {reply.code if reply else ''}")
 
     try:

@@ -252,6 +252,9 @@ def test_a_callback_keeps_the_callers_place_and_is_dialled_by_the_next_agent(cen
         what="the callback's CDR\n" + center.logs(),
     )[0]
     assert cdr["agent_id"] == agents[0].id and cdr["recording_path"].endswith(".wav")
+    # Its start too (every call_ended had its call_started; the callback's had none).
+    (start,) = [f for f in center.facts("call_started") if f["call_uuid"] == cdr["call_uuid"]]
+    assert (start["direction"], start["callee"]) == ("outbound", "13500135000")
     recordings = [f for f in center.facts("recording_saved") if f["path"] == cdr["recording_path"]]
     assert recordings and recordings[0]["size"] > 44
 
