@@ -7,7 +7,7 @@ from django.db import transaction
 from cti.simulator.parties import SimulatedCaller
 from telephony import models as m
 from tests.cti.daemon.harness import wait_for
-from tests.cti.daemon.test_inbound_path import configure
+from tests.cti.daemon.test_inbound_path import add_supervisor, configure
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 
@@ -455,12 +455,7 @@ def test_a_dialled_call_can_be_listened_to_held_and_hung_up_from_the_desk(center
     """A supervisor listens in on a call the agent dialled; the agent holds it, takes it
     back and ends it from the desk."""
     _queue, users, rows = configure(make_user, agents=1)
-    supervisor = make_user("boss", "supervisor")
-    with transaction.atomic():
-        m.AgentGroup.objects.get(name="热线").supervisors.add(supervisor)
-        m.Agent.objects.create(
-            employee_number="9001", name="班长", extension="9001", user=supervisor
-        )
+    supervisor = add_supervisor(make_user)
     company = {"OUTBOUND_CALLER_ID_NUMBER": "4008001234", "OUTBOUND_CALLER_ID_NAME": "客服 热线"}
     center.start(dids=DIDS, extensions=["1001", "9001"], env=company)
     agent_phone = center.simulator.add_endpoint("1001", answer_delay=0.3)
@@ -582,12 +577,7 @@ def test_a_supervisor_listening_in_leaves_when_the_agent_hangs_up(center, make_u
     """The caller goes on to the survey without the supervisor (who stayed on it, seen on
     FreeSWITCH 1.10.12)."""
     users, rows, phones, caller = connected_call(center, make_user)
-    supervisor = make_user("boss", "supervisor")
-    with transaction.atomic():
-        m.AgentGroup.objects.get(name="热线").supervisors.add(supervisor)
-        m.Agent.objects.create(
-            employee_number="9001", name="班长", extension="9001", user=supervisor
-        )
+    supervisor = add_supervisor(make_user)
     boss = center.simulator.add_endpoint("9001", answer_delay=0.2)
     wait_for(
         lambda: (
@@ -609,12 +599,7 @@ def test_a_listen_the_supervisor_does_not_take_is_audited_as_failed(center, make
     """Audited with the originate's result, not when it was sent (it said "ok" while the
     supervisor's phone rang, seen on FreeSWITCH 1.10.12)."""
     users, rows, phones, caller = connected_call(center, make_user)
-    supervisor = make_user("boss", "supervisor")
-    with transaction.atomic():
-        m.AgentGroup.objects.get(name="热线").supervisors.add(supervisor)
-        m.Agent.objects.create(
-            employee_number="9001", name="班长", extension="9001", user=supervisor
-        )
+    supervisor = add_supervisor(make_user)
     center.simulator.add_endpoint("9001", mode="reject")
     wait_for(
         lambda: (
@@ -630,15 +615,20 @@ def test_a_listen_the_supervisor_does_not_take_is_audited_as_failed(center, make
     assert "CALL_REJECTED" in audit["detail"]
 
 
-def test_a_caller_held_in_the_room_can_be_transferred_to_a_queue(center, make_user):
-    """The handler failed on "conference -> queued": out of the room the held caller was
-    first taken back to the conference state, then sent on by the transfer."""
-    users, rows, phones, caller = connected_call(center, make_user)
+def back_in_the_room_after_a_cancel(center, users, rows, phones, caller) -> None:
+    """Agent 1 consults agent 2 and cancels: agent 1 and the caller talk in the room."""
     assert center.command("consult", users[0].id, kind="agent", target=rows[1].id).accepted
     wait_for(lambda: phones[1].channels and phones[1].channels[-1].answered, 20, what="answer")
     assert center.command("consult_cancel", users[0].id).accepted
     center.wait_call_state(caller.uuid, "conference")
     wait_for(lambda: center.agent_status(rows[1].id) == "ready", 20, what="agent 2 free")
+
+
+def test_a_caller_held_in_the_room_can_be_transferred_to_a_queue(center, make_user):
+    """The handler failed on "conference -> queued": out of the room the held caller was
+    first taken back to the conference state, then sent on by the transfer."""
+    users, rows, phones, caller = connected_call(center, make_user)
+    back_in_the_room_after_a_cancel(center, users, rows, phones, caller)
     assert center.command("hold", users[0].id).accepted
     assert center.command("transfer", users[0].id, kind="queue", target="hotline").accepted
     wait_for(
@@ -652,11 +642,7 @@ def test_a_caller_held_in_the_room_can_be_transferred_to_a_queue(center, make_us
 
 def test_transfer_out_of_a_conference_and_a_second_call_for_the_same_agent(center, make_user):
     users, rows, phones, caller = connected_call(center, make_user)
-    assert center.command("consult", users[0].id, kind="agent", target=rows[1].id).accepted
-    wait_for(lambda: phones[1].channels and phones[1].channels[-1].answered, 20, what="answer")
-    assert center.command("consult_cancel", users[0].id).accepted
-    center.wait_call_state(caller.uuid, "conference")
-    wait_for(lambda: center.agent_status(rows[1].id) == "ready", 20, what="agent 2 free")
+    back_in_the_room_after_a_cancel(center, users, rows, phones, caller)
     # The agent hands the caller to agent 2 from the room.
     assert center.command("transfer", users[0].id, kind="agent", target=rows[1].id).accepted
     wait_for(

@@ -16,12 +16,10 @@ import random
 
 import gevent
 import pytest
-from django.db import transaction
 
 from cti.simulator.parties import SimulatedCaller
-from telephony import models as m
 from tests.cti.daemon.harness import wait_for
-from tests.cti.daemon.test_inbound_path import SurveyCaller, configure
+from tests.cti.daemon.test_inbound_path import SurveyCaller, add_supervisor, configure
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -66,12 +64,7 @@ def test_random_actions_on_many_calls_leave_the_center_at_rest(center, make_user
     rng = random.Random(seed)
     # Callers may press keys in the queue: 1 leaves a message, 2 asks for a callback.
     _queue, users, agents = configure(make_user, agents=4, callback_key="2")
-    supervisor = make_user("boss", "supervisor")
-    with transaction.atomic():
-        m.AgentGroup.objects.get(name="热线").supervisors.add(supervisor)
-        m.Agent.objects.create(
-            employee_number="9001", name="班长", extension="9001", user=supervisor
-        )
+    supervisor = add_supervisor(make_user)
     center.start(dids=DIDS, extensions=[a.extension for a in agents] + ["9001"])
     sim = center.simulator
     phones = [sim.add_endpoint(a.extension, answer_delay=rng.uniform(0.2, 1.5)) for a in agents]

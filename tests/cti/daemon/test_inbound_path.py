@@ -57,6 +57,17 @@ def configure(make_user, agents=2, strategy="longest_idle", **queue_fields):
     return queue, users, agent_rows
 
 
+def add_supervisor(make_user):
+    """A supervisor of the group ``configure`` made, with a phone at extension 9001."""
+    supervisor = make_user("boss", "supervisor")
+    with transaction.atomic():
+        m.AgentGroup.objects.get(name="热线").supervisors.add(supervisor)
+        m.Agent.objects.create(
+            employee_number="9001", name="班长", extension="9001", user=supervisor
+        )
+    return supervisor
+
+
 def test_call_reaches_a_ready_agent_is_recorded_and_surveyed(center, make_user):
     _queue, users, agents = configure(make_user)
     center.start(

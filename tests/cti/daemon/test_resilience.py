@@ -4,13 +4,12 @@ import time
 
 import gevent
 import pytest
-from django.db import transaction
 
 from cti.simulator.parties import SimulatedCaller
 from cti.simulator.simulator import SwitchSimulator
 from telephony import models as m
 from tests.cti.daemon.harness import DaemonProcess, render_public_dialplan, wait_for
-from tests.cti.daemon.test_inbound_path import SurveyCaller, configure
+from tests.cti.daemon.test_inbound_path import SurveyCaller, add_supervisor, configure
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 
@@ -47,6 +46,16 @@ def break_connection(center, caller: SimulatedCaller) -> None:
         if listener.session is not None and listener.session.uuid == caller.uuid
     ]
     connection.close(goodbye=False)
+
+
+def talking_call(center, user, agent, number: str) -> SimulatedCaller:
+    """The agent logs in ready and takes a call from ``number``; the caller, once bridged."""
+    assert center.command("login", user.id, ready=True).accepted
+    caller = SimulatedCaller(center.simulator, caller_id_number=number)
+    caller.dial("12329", context="public")
+    wait_for(lambda: center.agent_status(agent.id) == "talking", 20, what="talking")
+    center.wait_call_state(caller.uuid, "bridged", 10)
+    return caller
 
 
 def leader_and_standby(center) -> tuple[DaemonProcess, DaemonProcess]:
@@ -115,11 +124,7 @@ def test_a_call_in_conversation_survives_a_daemon_restart(center, make_user, end
     _queue, users, agents = configure(make_user, agents=1)
     center.start(dids=DIDS, extensions=["1001"])
     phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
-    assert center.command("login", users[0].id, ready=True).accepted
-    caller = SimulatedCaller(center.simulator, caller_id_number="13800000002")
-    caller.dial("12329", context="public")
-    wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="talking")
-    center.wait_call_state(caller.uuid, "bridged", 10)
+    caller = talking_call(center, users[0], agents[0], "13800000002")
 
     old = center.daemons[0]
     getattr(old, ending)()
@@ -157,20 +162,11 @@ def test_the_desk_and_the_wallboard_keep_control_of_an_adopted_call(center, make
     listens in and hangs up (the adopted call has no handler: these were refused as "no call
     on this seat"); a transfer, which needs the caller's socket, is refused with its reason."""
     _queue, users, agents = configure(make_user, agents=1)
-    supervisor = make_user("boss", "supervisor")
-    with transaction.atomic():
-        m.AgentGroup.objects.get(name="热线").supervisors.add(supervisor)
-        m.Agent.objects.create(
-            employee_number="9001", name="班长", extension="9001", user=supervisor
-        )
+    supervisor = add_supervisor(make_user)
     center.start(dids=DIDS, extensions=["1001", "9001"])
     phone = center.simulator.add_endpoint("1001", answer_delay=0.5)
     boss = center.simulator.add_endpoint("9001", answer_delay=0.2)
-    assert center.command("login", users[0].id, ready=True).accepted
-    caller = SimulatedCaller(center.simulator, caller_id_number="13800000004")
-    caller.dial("12329", context="public")
-    wait_for(lambda: center.agent_status(agents[0].id) == "talking", 20, what="talking")
-    center.wait_call_state(caller.uuid, "bridged", 10)
+    caller = talking_call(center, users[0], agents[0], "13800000004")
     old = center.daemons[0]
     old.kill()
     replacement = start_replacement(center, old)
