@@ -138,6 +138,9 @@ class InboundCallHandler:
         # Ringing a named agent (a transfer to that agent): the ACD routes it through the
         # agent's queue, but the call waits in no queue; no queue entry, exit or abandon.
         self.direct_offer = False
+        # The last agent who talked with the caller, once the call went on without them (a
+        # blind transfer): the CDR, the recording and the survey still name them.
+        self.served_by: int | None = None
         self._pump: gevent.Greenlet | None = None
         self._wrap_up_agent: int | None = None
         self._talk_started: float | None = None
@@ -784,9 +787,24 @@ class InboundCallHandler:
             self._agent_done()
             if self.pending_action is not None:
                 action, self.pending_action = self.pending_action, None
+                self._agent_left()
                 return action
             self._move(S.SURVEY)
         return {"kind": "survey"}
+
+    def _agent_left(self) -> None:
+        """The agent transferred the call away: the live call (the wallboard's row of that
+        agent, the desk) no longer names them; the facts at its end still do."""
+        call = self.call
+        if call.agent_id is not None:
+            self.served_by = call.agent_id
+        call.agent_id = call.agent_leg_uuid = None
+        self.publish()
+
+    @property
+    def served_agent(self) -> int | None:
+        """The agent the call's facts name: the one on it, or the last one who was."""
+        return self.call.agent_id if self.call.agent_id is not None else self.served_by
 
     def _agent_done(self) -> None:
         """The agent's part of the call is over: wrap-up, stats, last-agent memory."""
@@ -906,6 +924,7 @@ class InboundCallHandler:
         if self.pending_action is not None:  # a blind transfer out of the conference
             action, self.pending_action = self.pending_action, None
             self.room_legs = set()
+            self._agent_left()
             return action
         return {"kind": "survey"}
 
@@ -1067,7 +1086,7 @@ class InboundCallHandler:
             self.services.facts.survey_scored(
                 call_uuid=self.call.uuid,
                 score=score,
-                agent_id=self.call.agent_id,
+                agent_id=self.served_agent,
                 queue=self.call.queue or "",
             )
 
@@ -1214,7 +1233,7 @@ class InboundCallHandler:
         if call.recording_path:
             try:
                 services.recording_saved(
-                    call.uuid, call.recording_path, call.agent_id, self._recorded_ms
+                    call.uuid, call.recording_path, self.served_agent, self._recorded_ms
                 )
             except Exception:
                 logger.exception("call %s: no recording fact", call.uuid)
@@ -1228,7 +1247,7 @@ class InboundCallHandler:
             answered_at=call.answered_at,
             did=call.destination_number,
             queue=call.queue or "",
-            agent_id=call.agent_id,
+            agent_id=self.served_agent,
             ivr_flow=call.flow or "",
             recording_path=call.recording_path or "",
             hangup_by=self.hangup_by,

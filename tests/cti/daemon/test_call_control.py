@@ -174,6 +174,10 @@ def test_blind_transfer_to_an_outside_number(center, make_user):
     center.wait_call_state(caller.uuid, "bridged")
     assert outside.channels[-1].answered
     wait_for(lambda: center.agent_status(rows[0].id) in ("wrap_up", "ready"), 10, what="wrap")
+    # The live call no longer names the agent who transferred it (the wallboard showed it on
+    # that agent's row, and counted the outside talk as theirs); the CDR still does.
+    live = center.redis.hgetall(f"cc:live:call:{caller.uuid}")
+    assert (live["agent_id"], live["agent_leg"]) == ("", ""), live
     caller.hangup()
     (cdr,) = wait_for(lambda: center.facts("call_ended"), 20, what="CDR\n" + center.logs())
     assert cdr["hangup_by"] == "caller" and cdr["agent_id"] == rows[0].id
