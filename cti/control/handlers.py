@@ -194,13 +194,22 @@ class CallControl:
         self.services.acd.deliver(outcome)
         return Reply.ok(extension=extension, registered=registered)
 
+    def _not_dialling(self, agent: dict[str, Any]) -> None:
+        """An agent on a call they dialled is busy "outbound" until it ends: turned ready,
+        the ACD offered them inbound calls on top of it (and the dialled call, its status
+        restored at its end, lost its CDR); logged out, they were still on the phone."""
+        if self.services.dialouts is not None and self.services.dialouts.current(agent["id"]):
+            raise CommandRejected(Reason.ILLEGAL_STATE, "Finish the call you dialled first.")
+
     def logout(self, command: Command) -> Reply:
         agent = self._own_agent(command)
+        self._not_dialling(agent)
         self._acd(self.services.acd.router.logout, agent["id"])
         return Reply.ok()
 
     def ready(self, command: Command) -> Reply:
         agent = self._own_agent(command)
+        self._not_dialling(agent)
         self._acd(self.services.acd.router.set_ready, agent["id"])
         return Reply.ok()
 
@@ -210,6 +219,7 @@ class CallControl:
         codes = {r["code"] for r in self.services.config().data.get("busy_reasons", [])}
         if codes and reason not in codes:
             raise CommandRejected(Reason.BAD_ARGUMENTS, f"Unknown busy reason {reason!r}.")
+        self._not_dialling(agent)
         self._acd(self.services.acd.router.set_busy, agent["id"], reason)
         return Reply.ok()
 
@@ -528,18 +538,21 @@ class CallControl:
 
     def force_logout(self, command: Command) -> Reply:
         agent = self._supervised_agent(command)
+        self._not_dialling(agent)
         self._acd(self.services.acd.router.logout, agent["id"])
         self._audit(command, "logout", agent, "", "ok")
         return Reply.ok()
 
     def force_busy(self, command: Command) -> Reply:
         agent = self._supervised_agent(command)
+        self._not_dialling(agent)
         self._acd(self.services.acd.router.set_busy, agent["id"], "forced")
         self._audit(command, "busy", agent, "", "ok")
         return Reply.ok()
 
     def force_ready(self, command: Command) -> Reply:
         agent = self._supervised_agent(command)
+        self._not_dialling(agent)
         self._acd(self.services.acd.router.set_ready, agent["id"])
         self._audit(command, "ready", agent, "", "ok")
         return Reply.ok()

@@ -471,6 +471,15 @@ def test_a_dialled_call_can_be_listened_to_held_and_hung_up_from_the_desk(center
     wait_for(lambda: customer.channels and customer.channels[-1].answered, 10, what="talking")
     profile = customer.channels[-1].caller_profile  # the company's caller ID (a space dropped)
     assert (profile.caller_id_number, profile.caller_id_name) == ("4008001234", "客服热线")
+    # On the call they dialled the agent stays busy "outbound": turned ready, the ACD offered
+    # them inbound calls on top of it; logged out, they were still on the phone.
+    for action in ("ready", "logout"):
+        assert center.command(action, users[0].id).code == "illegal_state", action
+    forced = center.command(
+        "force_ready", supervisor.id, roles=("supervisor",), agent_id=rows[0].id
+    )
+    assert forced.code == "illegal_state"
+    assert center.redis.hget(f"cc:agent:{rows[0].id}", "reason") == "outbound"
     listen = center.command("listen", supervisor.id, roles=("supervisor",), agent_id=rows[0].id)
     assert listen.accepted and listen.data["call_uuid"] == call_uuid
     wait_for(lambda: boss_phone.channels and boss_phone.channels[-1].answered, 10, what="listen")

@@ -77,10 +77,10 @@ def test_random_actions_on_many_calls_leave_the_center_at_rest(center, make_user
     callers: list[SimulatedCaller] = []
     done: list[str] = []
 
-    def hang_up_phone(phone) -> None:
+    def hang_up_phone(phone, every: bool = False) -> None:
         live = [channel for channel in phone.channels if channel.up]
-        if live:
-            sim.hangup(live[-1].uuid)
+        for channel in live if every else live[-1:]:
+            sim.hangup(channel.uuid)
 
     def place() -> None:
         caller = SurveyCaller(sim, caller_id_number=f"1380000{len(callers):04d}", score="1")
@@ -143,11 +143,11 @@ def test_random_actions_on_many_calls_leave_the_center_at_rest(center, make_user
         # Everyone ends what is left: the agents hang up, the callers too.
         for index, user in enumerate(users):
             center.command("consult_cancel", user.id)
-            hang_up_phone(phones[index])
+            hang_up_phone(phones[index], every=True)
         for caller in callers:
             caller.hangup()
         for party in outside:
-            hang_up_phone(party)
+            hang_up_phone(party, every=True)
         _wait_at_rest(center, callers, agents)
     except AssertionError as error:
         facts = center.workdir / "facts.jsonl"
